@@ -1,0 +1,72 @@
+/* PCI(e) configuration space: devices on bus 0, reached through ECAM (MMCONFIG) and through the
+ * legacy CF8/CFC ports; BAR sizing and read-only / write-1-to-clear bits by mask tables. */
+#ifndef DEVICES_PCI_H
+#define DEVICES_PCI_H
+
+#include <linux/pci_regs.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../vmm/bus.h"
+
+#define PCI_CFG_SIZE      4096 /* PCIe extended configuration space */
+#define PCI_SLOTS         32
+#define PCI_NUM_BARS      6
+
+/* CF8 configuration address register (PCI Local Bus 3.0, 3.2.2.3.2). */
+#define PCI_CF8_ENABLE    (1U << 31)
+#define PCI_CF8_BUS(v)    (((v) >> 16) & 0xFF)
+#define PCI_CF8_DEVFN(v)  (((v) >> 8) & 0xFF)
+#define PCI_CF8_REG(v)    ((v) & 0xFC)
+
+/* ECAM address decoding (PCIe base spec 7.2.2): bus 27:20, device 19:15, function 14:12. */
+#define PCI_ECAM_BUS(off)   (((off) >> 20) & 0xFF)
+#define PCI_ECAM_DEVFN(off) (((off) >> 12) & 0xFF)
+#define PCI_ECAM_REG(off)   ((off) & 0xFFF)
+
+#define PCI_CLASS_BRIDGE_HOST 0x0600
+#define PCI_SLOT(devfn)       (((devfn) >> 3) & 0x1F)
+#define PCI_FUNC(devfn)       ((devfn) & 0x07)
+
+/* Intel Q35 host bridge (DRAM controller) identity. */
+#define PCI_VENDOR_INTEL      0x8086
+#define PCI_DEVICE_Q35_MCH    0x29C0
+
+struct pci_bar {
+	uint64_t size; /* 0: not implemented */
+	bool io;
+	bool mem64;
+};
+
+struct pci_device {
+	const char *name;
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint8_t wmask[PCI_CFG_SIZE];   /* bits the guest may write */
+	uint8_t w1cmask[PCI_CFG_SIZE]; /* bits a written 1 clears */
+	struct pci_bar bars[PCI_NUM_BARS];
+};
+
+struct pci_bus {
+	pthread_mutex_t lock;
+	uint32_t cf8;
+	struct pci_device *slots[PCI_SLOTS]; /* function 0 of each device on bus 0 */
+};
+
+extern const struct bus_ops pci_ecam_ops, pci_cf8_ops, pci_cfc_ops;
+
+int pci_bus_init(struct pci_bus *bus) __must_check;
+void pci_bus_destroy(struct pci_bus *bus);
+int pci_bus_add(struct pci_bus *bus, unsigned slot, struct pci_device *dev) __must_check;
+
+void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
+		     uint32_t class_code, uint8_t header_type);
+/* size must be a power of two (>= 16 for memory, >= 4 for I/O). */
+int pci_device_set_bar(struct pci_device *dev, unsigned index, uint64_t size, bool io, bool mem64) __must_check;
+void pci_host_bridge_init(struct pci_device *dev);
+
+/* Config access by bus/devfn/register; absent devices read as all ones. */
+void pci_config_read(struct pci_bus *bus, unsigned busno, unsigned devfn, unsigned reg, void *data, unsigned len);
+void pci_config_write(struct pci_bus *bus, unsigned busno, unsigned devfn, unsigned reg, const void *data, unsigned len);
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Builds the default guest from this machine's Debian packages: the linux-image-amd64 kernel,
+# busybox-static and the kernel's own modules.  Usage: guest/build-guest.sh OUTDIR
+# Writes OUTDIR/bzImage and OUTDIR/initramfs.cpio.gz.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/modules.sh"
+out=${1:?usage: build-guest.sh OUTDIR}
+mkdir -p "$out"
+kver=$(newest_kernel) || { echo "guest: no kernel found: apt-get install linux-image-amd64" >&2; exit 1; }
+[ -x /bin/busybox ] || { echo "guest: no /bin/busybox: apt-get install busybox-static" >&2; exit 1; }
+echo "guest: kernel $kver"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bin" "$stage/etc/acpi/PWRF"
+cp /bin/busybox "$stage/bin/busybox"
+install -m 0755 "$here/init" "$stage/init"
+install -m 0755 "$here/acpi-power-button" "$stage/etc/acpi/PWRF/00000080"
+echo "guest: modules (power button: evdev, button)"
+add_modules "$kver" "$stage" evdev button
+echo "guest: packing initramfs"
+make_cpio "$stage" "$out/initramfs.cpio.gz.tmp"
+mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
+cp "/boot/vmlinuz-$kver" "$out/bzImage"
+echo "$kver" >"$out/kernel-version"
+echo "guest: ready: $out/bzImage $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB)"

@@ -1,0 +1,49 @@
+# Shell helpers shared by the guest and L1 builders (sourced, POSIX sh).
+
+# newest_kernel: the newest kernel version that has both /boot/vmlinuz-V and /lib/modules/V.
+newest_kernel() {
+	for k in $(ls /lib/modules 2>/dev/null | sort -V -r); do
+		if [ -r "/boot/vmlinuz-$k" ]; then
+			echo "$k"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# add_modules KVER DESTROOT MODULE...: copies each module and its dependencies (from
+# modules.dep) into DESTROOT/lib/modules and appends them, dependencies first, to
+# DESTROOT/etc/modules.load, each once.
+add_modules() {
+	kver=$1 root=$2
+	shift 2
+	mkdir -p "$root/lib/modules" "$root/etc"
+	touch "$root/etc/modules.load"
+	for name in "$@"; do
+		line=$(grep -E "(^|/)${name}\.ko(\.[a-z]+)?:" "/lib/modules/$kver/modules.dep" | head -n 1)
+		if [ -z "$line" ]; then
+			echo "module $name not found for kernel $kver" >&2
+			return 1
+		fi
+		mod=${line%%:*}
+		deps=${line#*:}
+		# modules.dep lists the nearest dependency first: load in reverse.
+		order=""
+		for d in $deps; do order="$d $order"; done
+		for m in $order $mod; do
+			base=$(basename "$m")
+			grep -qx "$base" "$root/etc/modules.load" && continue
+			case "$m" in
+			*.ko) cp "/lib/modules/$kver/$m" "$root/lib/modules/$base" ;;
+			*.ko.xz) xz -dc "/lib/modules/$kver/$m" >"$root/lib/modules/${base%.xz}"; base=${base%.xz} ;;
+			*.ko.zst) zstd -qdc "/lib/modules/$kver/$m" >"$root/lib/modules/${base%.zst}"; base=${base%.zst} ;;
+			esac
+			grep -qx "$base" "$root/etc/modules.load" || echo "$base" >>"$root/etc/modules.load"
+		done
+	done
+}
+
+# make_cpio DIR OUT: a gzip-compressed newc archive of DIR, files owned by root.
+make_cpio() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$2"
+}

@@ -1,0 +1,37 @@
+/* Direct Linux boot (x86 boot protocol, Documentation/arch/x86/boot.rst): bzImage, initrd,
+ * command line, zero page with the e820 map, and the 64-bit entry state. */
+#ifndef VMM_BOOT_H
+#define VMM_BOOT_H
+
+#include <asm/bootparam.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "memory.h"
+
+#define E820_RAM      1
+#define E820_RESERVED 2
+#define E820_ACPI     3
+
+struct boot_info {
+	uint64_t entry;       /* 64-bit entry point */
+	uint64_t zero_page;   /* passed in RSI */
+	uint64_t kernel_end;
+	uint64_t initrd_addr, initrd_size;
+	uint16_t protocol;
+};
+
+/* Builds the e820 map for a RAM layout; returns the number of entries (<= max). */
+unsigned boot_build_e820(const struct guest_memory *mem, struct boot_e820_entry *map, unsigned max);
+
+/* Checks and loads a bzImage image (already read into memory), the initrd and the command line,
+ * and fills the zero page. `err` receives a one-line reason on failure. */
+int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_t kernel_len,
+		    const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
+		    struct boot_info *info, char *err, size_t errlen) __must_check;
+
+/* GDT and identity page tables for the 64-bit entry. */
+int boot_setup_page_tables(const struct guest_memory *mem) __must_check;
+
+#endif

@@ -1,0 +1,53 @@
+/* The guest physical map of the q35-lite board: one place for every fixed address. */
+#ifndef VMM_LAYOUT_H
+#define VMM_LAYOUT_H
+
+#define KiB (1ULL << 10)
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+/* Low memory used by the direct Linux boot (all inside usable RAM below 640 KiB). */
+#define BOOT_GDT_ADDR        0x00000500ULL
+#define BOOT_ZERO_PAGE_ADDR  0x00007000ULL
+#define BOOT_PML4_ADDR       0x00009000ULL
+#define BOOT_PDPT_ADDR       0x0000A000ULL
+#define BOOT_PD_ADDR         0x0000B000ULL /* 4 pages: identity map of 4 GiB with 2 MiB pages */
+#define BOOT_CMDLINE_ADDR    0x00020000ULL
+#define BOOT_CMDLINE_MAX     0x00010000ULL
+#define EBDA_START           0x0009FC00ULL /* conventional memory ends here, as on a PC */
+#define BIOS_AREA_START      0x000E0000ULL /* RSDP lives at its start (ACPI 6.4 5.2.5.1) */
+#define ACPI_TABLES_START    0x000F0000ULL /* XSDT, FADT, DSDT, ... marked ACPI data in e820 */
+#define ACPI_TABLES_END      0x00100000ULL
+#define KERNEL_LOAD_ADDR     0x00100000ULL /* bzImage protected-mode code (boot protocol default) */
+
+/* The 32-bit PCI hole, as a q35 board lays it out: RAM below, devices inside, RAM again above 4 GiB. */
+#define PCI_HOLE_START       0xC0000000ULL
+#define PCI_MMIO32_START     0xC0000000ULL
+#define PCI_MMIO32_END       0xE0000000ULL
+#define PCI_ECAM_BASE        0xE0000000ULL
+#define PCI_ECAM_BUSES       256ULL
+#define PCI_ECAM_SIZE        (PCI_ECAM_BUSES << 20)
+#define IOAPIC_BASE          0xFEC00000ULL
+#define IOAPIC_SIZE          0x1000ULL
+#define LAPIC_BASE           0xFEE00000ULL
+#define HIGH_RAM_START       0x100000000ULL
+
+/* Fixed I/O ports. */
+#define PORT_COM1            0x3F8
+#define PORT_CMOS            0x70
+#define PORT_PM_BASE         0x600 /* PM1a_EVT (4 bytes), PM1a_CNT (2 bytes) */
+#define PORT_PM1A_EVT        (PORT_PM_BASE + 0)
+#define PORT_PM1A_CNT        (PORT_PM_BASE + 4)
+#define PORT_RESET           0xCF9 /* FADT RESET_REG, as on ICH9 */
+#define PORT_PCI_CONFIG_ADDR 0xCF8
+#define PORT_PCI_CONFIG_DATA 0xCFC
+
+/* ISA interrupt lines on IOAPIC pins. */
+#define IRQ_COM1             4
+#define IRQ_RTC              8
+#define IRQ_SCI              9
+#define IOAPIC_NUM_PINS      24
+
+#define VMM_MAX_CPUS         64
+
+#endif

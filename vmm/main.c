@@ -1,0 +1,418 @@
+/* vmm: command line, the main event loop, and the process's exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <liburing.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "exitbench.h"
+#include "layout.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#ifndef VMM_VERSION
+#define VMM_VERSION "0.0.0"
+#endif
+
+/* Exit statuses, documented in README.md. */
+enum {
+	EXIT_GUEST_POWEROFF = 0, /* also Ctrl-A x */
+	EXIT_VMM_FAILURE = 1,
+	EXIT_USAGE = 2,
+	EXIT_NO_KVM = 3,
+	EXIT_GUEST_RESET = 4,
+	EXIT_SIGNAL_BASE = 128,
+};
+
+static const char usage_text[] =
+	"usage: vmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE] [--cpus N]\n"
+	"               [--on-reboot=exit|restart] [--exit-stats]\n"
+	"       vmm kvm-check          check that /dev/kvm can run guests\n"
+	"       vmm bench-exit [N]     port-I/O exit round trip: bare KVM loop vs our dispatcher\n"
+	"       vmm --help | --version\n"
+	"\n"
+	"  --kernel PATH     Linux bzImage (x86 boot protocol 2.12 or later, 64-bit)\n"
+	"  --initrd PATH     initramfs\n"
+	"  --cmdline STR     kernel command line (default: console=ttyS0)\n"
+	"  --memory SIZE     guest RAM, e.g. 512M, 4G; plain numbers are MiB (default 512M)\n"
+	"  --cpus N          vCPUs, 1..64 (default 1)\n"
+	"  --on-reboot=WHAT  on a guest reset: exit (status 4, default) or restart the guest\n"
+	"  --exit-stats      print KVM exits per reason when the guest stops\n"
+	"\n"
+	"Console: the guest's serial port is on stdin/stdout. Ctrl-A x quits, Ctrl-A p presses the\n"
+	"power button, Ctrl-A a sends Ctrl-A. SIGTERM presses the ACPI power button.\n"
+	"Exit status: 0 guest powered off (or Ctrl-A x), 1 vmm failed, 2 bad command line or file,\n"
+	"3 KVM not usable, 4 guest reset, 128+N stopped by signal N (SIGINT, SIGHUP).\n";
+
+struct options {
+	struct vm_config vm;
+	bool restart_on_reboot;
+	bool exit_stats;
+};
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "vmm: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see vmm --help)\n");
+	return EXIT_USAGE;
+}
+
+/* "512M", "4G", "1024K", or MiB when there is no suffix. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	uint64_t mult = MiB;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mult = KiB; break;
+		case 'm': case 'M': mult = MiB; break;
+		case 'g': case 'G': mult = GiB; break;
+		case 't': case 'T': mult = GiB * 1024; break;
+		default: return -EINVAL;
+		}
+		if (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+static int parse_run(int argc, char **argv, struct options *o)
+{
+	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS };
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' }, { "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },    { "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+		{ "exit-stats", no_argument, NULL, OPT_EXIT_STATS }, { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	memset(o, 0, sizeof(*o));
+	o->vm.cmdline = "console=ttyS0";
+	o->vm.memory = 512 * MiB;
+	o->vm.ncpus = 1;
+	o->vm.console_out_fd = STDOUT_FILENO;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->vm.kernel_path = optarg; break;
+		case 'i': o->vm.initrd_path = optarg; break;
+		case 'c': o->vm.cmdline = optarg; break;
+		case 'm':
+			if (parse_size(optarg, &o->vm.memory))
+				return usage_error("bad memory size '%s': use a number with K, M or G", optarg);
+			if (o->vm.memory < 64 * MiB || o->vm.memory > 1024 * GiB)
+				return usage_error("memory size '%s' is out of range (64M..1T)", optarg);
+			if (o->vm.memory % (2 * MiB))
+				return usage_error("memory size '%s' is not a multiple of 2 MiB", optarg);
+			break;
+		case 'n': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n < 1 || n > VMM_MAX_CPUS)
+				return usage_error("bad CPU count '%s': use 1..64", optarg);
+			o->vm.ncpus = (unsigned)n;
+			break;
+		}
+		case OPT_ON_REBOOT:
+			if (!strcmp(optarg, "restart")) o->restart_on_reboot = true;
+			else if (!strcmp(optarg, "exit")) o->restart_on_reboot = false;
+			else return usage_error("bad --on-reboot value '%s': use exit or restart", optarg);
+			break;
+		case OPT_EXIT_STATS: o->exit_stats = true; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default:
+			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->vm.kernel_path)
+		return usage_error("%s", "run needs --kernel PATH");
+	/* Check the files before touching KVM, so that a typo gets the right message anywhere. */
+	if (access(o->vm.kernel_path, R_OK))
+		return usage_error("cannot read kernel '%s'", o->vm.kernel_path);
+	if (o->vm.initrd_path && access(o->vm.initrd_path, R_OK))
+		return usage_error("cannot read initrd '%s'", o->vm.initrd_path);
+	return 0;
+}
+
+static int open_kvm(struct kvm *kvm)
+{
+	char err[256];
+	int ret = kvm_open(kvm, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return EXIT_NO_KVM;
+	}
+	return 0;
+}
+
+enum { EV_STDIN = 1, EV_SIGNAL, EV_VM };
+
+static void arm_poll(struct io_uring *ring, int fd, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, tag);
+}
+
+/* Feeds terminal input to the UART, with the Ctrl-A escapes. Returns false at end of input. */
+static bool handle_stdin(struct vm *vm, struct console_escape *esc)
+{
+	uint8_t buf[UART_FIFO_SIZE];
+	unsigned room = uart8250_rx_room(&vm->uart);
+	if (!room)
+		return true;
+	ssize_t n = read(STDIN_FILENO, buf, room);
+	if (n <= 0)
+		return n < 0 && (errno == EINTR || errno == EAGAIN);
+	size_t pos = 0;
+	while (pos < (size_t)n) {
+		size_t consumed, out;
+		enum console_action act = console_filter(esc, buf + pos, n - pos, &consumed, &out);
+		uart8250_receive(&vm->uart, buf + pos, (unsigned)out);
+		pos += consumed;
+		if (act == CONSOLE_QUIT)
+			vm_request_stop(vm, VM_STOP_QUIT, "quit from the console (Ctrl-A x)");
+		else if (act == CONSOLE_POWER_BUTTON)
+			pm_press_power_button(&vm->pm);
+		else if (act == CONSOLE_HELP)
+			fprintf(stderr, "\r\nCtrl-A x: quit   Ctrl-A p: power button   Ctrl-A a: send Ctrl-A\r\n");
+	}
+	return true;
+}
+
+/* Runs until the guest stops; returns the stop reason. */
+static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
+{
+	struct io_uring ring;
+	int ret = io_uring_queue_init(8, &ring, 0);
+	if (ret) {
+		snprintf(err, errlen, "io_uring set-up failed: %s", strerror(-ret));
+		return VM_STOP_ERROR;
+	}
+	struct console_escape esc = { 0 };
+	bool stdin_open = true, stdin_armed = true;
+	arm_poll(&ring, STDIN_FILENO, EV_STDIN);
+	arm_poll(&ring, sfd, EV_SIGNAL);
+	arm_poll(&ring, vm->event_fd, EV_VM);
+	while (!atomic_load(&vm->stop_reason)) {
+		io_uring_submit(&ring);
+		struct io_uring_cqe *cqe;
+		/* While the UART's receive FIFO is full, look again shortly instead of reading. */
+		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+		ret = io_uring_wait_cqe_timeout(&ring, &cqe, stdin_open && !stdin_armed ? &ts : NULL);
+		if (ret == -ETIME || ret == -EINTR) {
+			if (stdin_open && !stdin_armed && uart8250_rx_room(&vm->uart)) {
+				arm_poll(&ring, STDIN_FILENO, EV_STDIN);
+				stdin_armed = true;
+			}
+			continue;
+		}
+		if (ret) {
+			snprintf(err, errlen, "io_uring wait failed: %s", strerror(-ret));
+			vm_request_stop(vm, VM_STOP_ERROR, err);
+			break;
+		}
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		if (tag == EV_STDIN) {
+			stdin_armed = false;
+			if (res < 0 || ((res & (POLLHUP | POLLERR | POLLNVAL)) && !(res & POLLIN))) {
+				stdin_open = false;
+			} else {
+				stdin_open = handle_stdin(vm, &esc);
+				if (stdin_open && uart8250_rx_room(&vm->uart)) {
+					arm_poll(&ring, STDIN_FILENO, EV_STDIN);
+					stdin_armed = true;
+				}
+			}
+		} else if (tag == EV_SIGNAL) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGTERM) {
+					log_info("SIGTERM: pressing the ACPI power button");
+					pm_press_power_button(&vm->pm);
+				} else {
+					char d[64];
+					snprintf(d, sizeof(d), "signal %u", si.ssi_signo);
+					vm_request_stop(vm, VM_STOP_SIGNAL, d);
+					vm->stop_detail[sizeof(vm->stop_detail) - 1] = (char)si.ssi_signo;
+				}
+			}
+			arm_poll(&ring, sfd, EV_SIGNAL);
+		} else if (tag == EV_VM) {
+			break; /* stop_reason is set */
+		}
+	}
+	io_uring_queue_exit(&ring);
+	return atomic_load(&vm->stop_reason);
+}
+
+static void print_exit_stats(const struct vm *vm)
+{
+	uint64_t counts[EXIT_REASON_SLOTS];
+	vm_exit_counts(vm, counts);
+	fprintf(stderr, "vmm: exits:");
+	for (unsigned r = 0; r < EXIT_REASON_SLOTS; r++)
+		if (counts[r])
+			fprintf(stderr, " %s=%llu", vm_exit_reason_name(r), (unsigned long long)counts[r]);
+	fprintf(stderr, "\n");
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct options o;
+	int status = parse_run(argc, argv, &o);
+	if (status)
+		return status;
+	struct kvm kvm;
+	if ((status = open_kvm(&kvm)))
+		return status;
+	if (kvm.max_vcpus > 0 && o.vm.ncpus > (unsigned)kvm.max_vcpus) {
+		fprintf(stderr, "vmm: this KVM allows at most %d vCPUs\n", kvm.max_vcpus);
+		return EXIT_USAGE;
+	}
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	/* Blocked before any vCPU thread exists, so that only the signalfd sees them. */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0 || vcpu_signal_init()) {
+		fprintf(stderr, "vmm: signal set-up failed: %s\n", strerror(errno));
+		return EXIT_VMM_FAILURE;
+	}
+	console_raw();
+	for (;;) {
+		struct vm vm;
+		char err[512] = "";
+		if (vm_create(&vm, &kvm, &o.vm, err, sizeof(err)) || vm_start(&vm, err, sizeof(err))) {
+			vm_destroy(&vm);
+			console_restore();
+			fprintf(stderr, "vmm: %s\n", err);
+			/* A kernel we cannot load is a bad input file, anything else a failure. */
+			return strstr(err, "bzImage") || strstr(err, "kernel") || strstr(err, "initrd") ||
+				       strstr(err, "command line")
+				       ? EXIT_USAGE
+				       : EXIT_VMM_FAILURE;
+		}
+		int reason = event_loop(&vm, sfd, err, sizeof(err));
+		int signo = (unsigned char)vm.stop_detail[sizeof(vm.stop_detail) - 1];
+		vm.stop_detail[sizeof(vm.stop_detail) - 1] = 0;
+		vm_destroy(&vm);
+		if (o.exit_stats)
+			print_exit_stats(&vm);
+		switch (reason) {
+		case VM_STOP_POWEROFF:
+			log_info("guest powered off");
+			return EXIT_GUEST_POWEROFF;
+		case VM_STOP_RESET:
+			if (o.restart_on_reboot) {
+				log_info("guest reset (%s): restarting", vm.stop_detail);
+				continue;
+			}
+			console_restore();
+			fprintf(stderr, "vmm: guest reset (%s); exiting with status %d (use --on-reboot=restart to restart)\n",
+				vm.stop_detail, EXIT_GUEST_RESET);
+			return EXIT_GUEST_RESET;
+		case VM_STOP_QUIT:
+			log_info("%s", vm.stop_detail);
+			return EXIT_GUEST_POWEROFF;
+		case VM_STOP_SIGNAL:
+			log_info("stopped by %s", vm.stop_detail);
+			return EXIT_SIGNAL_BASE + signo;
+		default:
+			console_restore();
+			fprintf(stderr, "vmm: the guest stopped on an error: %s\n", vm.stop_detail);
+			return EXIT_VMM_FAILURE;
+		}
+	}
+}
+
+static int cmd_kvm_check(void)
+{
+	struct kvm kvm;
+	int status = open_kvm(&kvm);
+	if (status)
+		return status;
+	char err[256];
+	if (exitbench_probe(&kvm, err, sizeof(err))) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return EXIT_NO_KVM;
+	}
+	printf("kvm-check: ok (max vCPUs %d)\n", kvm.max_vcpus);
+	kvm_close(&kvm);
+	return 0;
+}
+
+static int cmd_bench_exit(int argc, char **argv)
+{
+	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
+	if (!n)
+		return usage_error("bad iteration count '%s'", argv[1]);
+	struct kvm kvm;
+	int status = open_kvm(&kvm);
+	if (status)
+		return status;
+	struct exitbench_result r;
+	char err[256];
+	if (exitbench_run(&kvm, n, &r, err, sizeof(err))) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return EXIT_VMM_FAILURE;
+	}
+	printf("bench-exit: iterations=%llu bare_ns_per_exit=%.0f dispatch_ns_per_exit=%.0f ratio=%.3f dispatcher_user_ns_per_exit=%.1f\n",
+	       (unsigned long long)r.iterations, r.bare_ns_per_exit, r.dispatch_ns_per_exit,
+	       r.dispatch_ns_per_exit / r.bare_ns_per_exit, r.dispatch_user_ns);
+	kvm_close(&kvm);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *level = getenv("VMM_LOG");
+	if (level && !strcmp(level, "debug"))
+		vmm_log_level = LOG_DEBUG;
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("vmm %s\n", VMM_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "kvm-check"))
+		return cmd_kvm_check();
+	if (!strcmp(argv[1], "bench-exit"))
+		return cmd_bench_exit(argc - 1, argv + 1);
+	return usage_error("unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,292 @@
+/* Builds the q35-lite machine: memory slots, devices and their one registration point, boot. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../devices/pm_regs.h"
+#include "acpi.h"
+#include "boot.h"
+#include "layout.h"
+#include "vcpu.h"
+
+#define PCI_MMIO64_SIZE (32 * GiB)
+
+void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail)
+{
+	int expected = VM_RUNNING;
+	if (atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason)) {
+		if (detail)
+			snprintf(vm->stop_detail, sizeof(vm->stop_detail), "%s", detail);
+		uint64_t one = 1;
+		if (write(vm->event_fd, &one, sizeof(one)) < 0)
+			log_err("cannot wake the main loop: %s", strerror(errno));
+	}
+}
+
+static void pm_event(void *ctx, enum pm_event ev)
+{
+	struct vm *vm = ctx;
+	if (ev == PM_EVENT_POWEROFF)
+		vm_request_stop(vm, VM_STOP_POWEROFF, "ACPI S5 (power off)");
+	else
+		vm_request_stop(vm, VM_STOP_RESET, "reset register written");
+}
+
+static void set_uart_irq(void *ctx, bool level) { ioapic_set_irq(&((struct vm *)ctx)->ioapic, IRQ_COM1, level); }
+static void set_sci(void *ctx, bool level) { ioapic_set_irq(&((struct vm *)ctx)->ioapic, IRQ_SCI, level); }
+
+/* The board's one registration point: every device, its bus, address and size. */
+static int board_init(struct vm *vm, int console_out_fd)
+{
+	int ret;
+	if ((ret = irq_routing_init(&vm->routing, vm->fd, IOAPIC_NUM_PINS)) ||
+	    (ret = ioapic_init(&vm->ioapic, &vm->routing, 0)) ||
+	    (ret = uart8250_init(&vm->uart, console_out_fd, set_uart_irq, vm)) ||
+	    (ret = pm_init(&vm->pm, set_sci, pm_event, vm)) || (ret = rtc_init(&vm->rtc)) ||
+	    (ret = pci_bus_init(&vm->pci)))
+		return ret;
+	pci_host_bridge_init(&vm->host_bridge);
+	if ((ret = pci_bus_add(&vm->pci, 0, &vm->host_bridge)))
+		return ret;
+
+	const struct {
+		struct bus *bus;
+		uint64_t base, len;
+		const struct bus_ops *ops;
+		void *opaque;
+		const char *name;
+	} map[] = {
+		{ &vm->pio, PORT_COM1, UART_NUM_PORTS, &uart8250_ops, &vm->uart, "com1" },
+		{ &vm->pio, PORT_CMOS, 2, &rtc_ops, &vm->rtc, "cmos-rtc" },
+		{ &vm->pio, PORT_PM1A_EVT, PM1_EVT_LEN, &pm1_evt_ops, &vm->pm, "acpi-pm1a-evt" },
+		{ &vm->pio, PORT_PM1A_CNT, PM1_CNT_LEN, &pm1_cnt_ops, &vm->pm, "acpi-pm1a-cnt" },
+		{ &vm->pio, PORT_PCI_CONFIG_ADDR, 1, &pci_cf8_ops, &vm->pci, "pci-config-address" },
+		{ &vm->pio, PORT_RESET, 1, &pm_reset_ops, &vm->pm, "reset-control" },
+		{ &vm->pio, PORT_PCI_CONFIG_DATA, 4, &pci_cfc_ops, &vm->pci, "pci-config-data" },
+		{ &vm->mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE, &pci_ecam_ops, &vm->pci, "pci-ecam" },
+		{ &vm->mmio, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_mmio_ops, &vm->ioapic, "ioapic" },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		ret = bus_register(map[i].bus, map[i].base, map[i].len, map[i].ops, map[i].opaque, map[i].name);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+	*buf = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	*buf = malloc(st.st_size ? st.st_size : 1);
+	size_t got = 0;
+	while (*buf && got < (size_t)st.st_size) {
+		ssize_t r = read(fd, *buf + got, st.st_size - got);
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	close(fd);
+	if (!*buf || got != (size_t)st.st_size) {
+		snprintf(err, errlen, "cannot read %s", path);
+		free(*buf);
+		*buf = NULL;
+		return -EIO;
+	}
+	*len = got;
+	return 0;
+}
+
+static int setup_memory_slots(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		const struct guest_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i, .guest_phys_addr = r->gpa, .memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)r->host,
+		};
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int load_guest(struct vm *vm, const struct vm_config *cfg, struct boot_info *boot, char *err, size_t errlen)
+{
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_len = 0, initrd_len = 0;
+	int ret = read_file(cfg->kernel_path, &kernel, &kernel_len, err, errlen);
+	if (!ret && cfg->initrd_path)
+		ret = read_file(cfg->initrd_path, &initrd, &initrd_len, err, errlen);
+	if (!ret) {
+		struct acpi_config acfg = {
+			.ncpus = cfg->ncpus, .ioapic_id = vm->ioapic.id,
+			.pci_mmio64_start = HIGH_RAM_START + (vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0),
+		};
+		acfg.pci_mmio64_start = (acfg.pci_mmio64_start + GiB - 1) & ~(GiB - 1);
+		acfg.pci_mmio64_end = acfg.pci_mmio64_start + PCI_MMIO64_SIZE - 1;
+		uint8_t *rsdp = guest_ptr(&vm->mem, BIOS_AREA_START, 64);
+		uint8_t *tables = guest_ptr(&vm->mem, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
+		ret = acpi_build(&acfg, rsdp, tables, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
+		if (ret)
+			snprintf(err, errlen, "building the ACPI tables failed: %s", strerror(-ret));
+	}
+	if (!ret)
+		ret = boot_load_linux(&vm->mem, kernel, kernel_len, initrd, initrd_len, cfg->cmdline,
+				      BIOS_AREA_START, boot, err, errlen);
+	if (!ret && (ret = boot_setup_page_tables(&vm->mem)))
+		snprintf(err, errlen, "cannot write the boot page tables: %s", strerror(-ret));
+	free(kernel);
+	free(initrd);
+	return ret;
+}
+
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm = kvm;
+	vm->fd = -1;
+	vm->ncpus = cfg->ncpus;
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int ret;
+	if (vm->event_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	if ((ret = bus_init(&vm->pio, "pio")) || (ret = bus_init(&vm->mmio, "mmio"))) {
+		snprintf(err, errlen, "bus set-up failed: %s", strerror(-ret));
+		return ret;
+	}
+	ret = guest_memory_init(&vm->mem, cfg->memory);
+	if (ret) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
+			 (unsigned long long)(cfg->memory >> 20), strerror(-ret));
+		return ret;
+	}
+	vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_CREATE_VM failed: %s", strerror(errno));
+		return ret;
+	}
+	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { IOAPIC_NUM_PINS } };
+	if (ioctl(vm->fd, KVM_ENABLE_CAP, &split) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "enabling the split irqchip failed: %s", strerror(errno));
+		return ret;
+	}
+	if ((ret = setup_memory_slots(vm))) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION failed: %s", strerror(-ret));
+		return ret;
+	}
+	if ((ret = board_init(vm, cfg->console_out_fd))) {
+		snprintf(err, errlen, "board set-up failed: %s", strerror(-ret));
+		return ret;
+	}
+	if ((ret = cpuid_get_supported(kvm->fd, &vm->supported_cpuid))) {
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-ret));
+		return ret;
+	}
+	struct boot_info boot;
+	if ((ret = load_guest(vm, cfg, &boot, err, errlen)))
+		return ret;
+	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < cfg->ncpus; i++) {
+		vm->vcpus[i].fd = -1;
+		if ((ret = vcpu_create(vm, &vm->vcpus[i], i))) {
+			snprintf(err, errlen, "creating vCPU %u failed: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	if ((ret = vcpu_setup_boot(&vm->vcpus[0], &boot))) {
+		snprintf(err, errlen, "setting the boot vCPU's registers failed: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int ret = vcpu_start(&vm->vcpus[i]);
+		if (ret) {
+			snprintf(err, errlen, "starting vCPU %u failed: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	int expected = VM_RUNNING;
+	atomic_compare_exchange_strong(&vm->stop_reason, &expected, VM_STOP_QUIT);
+	if (vm->vcpus) {
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vcpu_stop(&vm->vcpus[i]);
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			if (vm->vcpus[i].vm)
+				vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = -1;
+	guest_memory_free(&vm->mem);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	vm->event_fd = -1;
+}
+
+void vm_exit_counts(const struct vm *vm, uint64_t out[EXIT_REASON_SLOTS])
+{
+	memset(out, 0, sizeof(uint64_t) * EXIT_REASON_SLOTS);
+	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++)
+		for (unsigned r = 0; r < EXIT_REASON_SLOTS; r++)
+			out[r] += vm->vcpus[i].exits[r];
+}
+
+const char *vm_exit_reason_name(unsigned reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return "io";
+	case KVM_EXIT_MMIO: return "mmio";
+	case KVM_EXIT_IOAPIC_EOI: return "ioapic_eoi";
+	case KVM_EXIT_INTR: return "intr";
+	case KVM_EXIT_SHUTDOWN: return "shutdown";
+	case KVM_EXIT_SYSTEM_EVENT: return "system_event";
+	case KVM_EXIT_HLT: return "hlt";
+	case KVM_EXIT_FAIL_ENTRY: return "fail_entry";
+	case KVM_EXIT_INTERNAL_ERROR: return "internal_error";
+	default: return "other";
+	}
+}

@@ -1,0 +1,85 @@
+/* One virtual machine: KVM VM, memory, vCPUs, buses, interrupt routing and the q35-lite devices. */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../devices/ioapic.h"
+#include "../devices/pci.h"
+#include "../devices/pm.h"
+#include "../devices/rtc.h"
+#include "../devices/uart8250.h"
+#include "bus.h"
+#include "cpuid.h"
+#include "irq_routing.h"
+#include "kvm.h"
+#include "log.h"
+#include "memory.h"
+
+#define EXIT_REASON_SLOTS 64
+
+struct vm_config {
+	const char *kernel_path;
+	const char *initrd_path;
+	const char *cmdline;
+	uint64_t memory;
+	unsigned ncpus;
+	int console_out_fd;
+};
+
+/* Why the guest stopped, first reason wins. */
+enum vm_stop {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,
+	VM_STOP_RESET,
+	VM_STOP_QUIT,   /* the user asked (Ctrl-A x) */
+	VM_STOP_SIGNAL, /* SIGINT or SIGHUP */
+	VM_STOP_ERROR,  /* KVM failed or the guest hit an unrecoverable state */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	uint64_t exits[EXIT_REASON_SLOTS];
+};
+
+struct vm {
+	struct kvm *kvm;
+	int fd;
+	struct guest_memory mem;
+	struct bus pio, mmio;
+	struct irq_routing routing;
+	struct ioapic ioapic;
+	struct uart8250 uart;
+	struct pm pm;
+	struct rtc rtc;
+	struct pci_bus pci;
+	struct pci_device host_bridge;
+	struct cpuid_table supported_cpuid;
+	unsigned ncpus;
+	struct vcpu *vcpus;
+	_Atomic int stop_reason;
+	int event_fd; /* written when stop_reason is set */
+	char stop_detail[256];
+};
+
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
+int vm_start(struct vm *vm, char *err, size_t errlen) __must_check;
+/* Stops the vCPU threads (idempotent) and frees everything. */
+void vm_destroy(struct vm *vm);
+void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail);
+/* Sum of exits per KVM exit reason over all vCPUs. */
+void vm_exit_counts(const struct vm *vm, uint64_t out[EXIT_REASON_SLOTS]);
+const char *vm_exit_reason_name(unsigned reason);
+
+#endif
