@@ -12,8 +12,14 @@
 #define PM1_STS_PWRBTN    (1U << 8)
 #define PM1_STS_WAK       (1U << 15)
 #define PM1_STS_W1C       (PM1_STS_TMR | PM1_STS_PWRBTN | (1U << 5) | (1U << 9) | (1U << 10) | PM1_STS_WAK)
+#define PM1_EN_TMR        (1U << 0)
+#define PM1_EN_GBL        (1U << 5)
 #define PM1_EN_PWRBTN     (1U << 8)
-#define PM1_EN_MASK       (PM1_EN_PWRBTN)
+#define PM1_EN_SLPBTN     (1U << 9)
+#define PM1_EN_RTC        (1U << 10)
+/* All fixed-event enables exist and read back what was written (ACPICA checks this), though
+ * only the power button ever raises its status bit here. */
+#define PM1_EN_MASK       (PM1_EN_TMR | PM1_EN_GBL | PM1_EN_PWRBTN | PM1_EN_SLPBTN | PM1_EN_RTC)
 
 #define PM1_CNT_SCI_EN    (1U << 0)
 #define PM1_CNT_SLP_TYP_SHIFT 10

@@ -43,22 +43,19 @@ unsigned boot_build_e820(const struct guest_memory *mem, struct boot_e820_entry 
 	return out;
 }
 
-int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_t kernel_len,
-		    const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
-		    struct boot_info *info, char *err, size_t errlen)
+int boot_check_bzimage(const uint8_t *kernel, size_t kernel_len, struct setup_header *hdr,
+		       char *err, size_t errlen)
 {
 	struct boot_params bp;
-	memset(info, 0, sizeof(*info));
 	if (kernel_len < 0x1000)
 		return fail(err, errlen, -ENOEXEC, "not a bzImage: file is too small (%zu bytes)", kernel_len);
 	memset(&bp, 0, sizeof(bp));
 	/* The setup header ends at 0x202 + the byte at 0x201 (boot.rst, "Details of header fields"). */
 	size_t hdr_end = 0x202 + kernel[0x201];
-	if (hdr_end > sizeof(bp) || hdr_end > kernel_len)
-		hdr_end = sizeof(bp) < kernel_len ? sizeof(bp) : kernel_len;
+	if (hdr_end > sizeof(bp))
+		hdr_end = sizeof(bp);
 	memcpy((uint8_t *)&bp + SETUP_HEADER_OFFSET, kernel + SETUP_HEADER_OFFSET, hdr_end - SETUP_HEADER_OFFSET);
-	struct setup_header *h = &bp.hdr;
-
+	const struct setup_header *h = &bp.hdr;
 	if (h->boot_flag != BOOT_FLAG_AA55 || h->header != BOOT_MAGIC_HDRS)
 		return fail(err, errlen, -ENOEXEC, "not a bzImage: no Linux boot header (HdrS magic)");
 	if (h->version < MIN_PROTOCOL)
@@ -70,6 +67,21 @@ int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_
 		return fail(err, errlen, -ENOEXEC, "the kernel is not relocatable");
 	if (!(h->loadflags & LOADED_HIGH))
 		return fail(err, errlen, -ENOEXEC, "not a bzImage: zImage kernels are not supported");
+	*hdr = *h;
+	return 0;
+}
+
+int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_t kernel_len,
+		    const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
+		    struct boot_info *info, char *err, size_t errlen)
+{
+	struct boot_params bp;
+	memset(info, 0, sizeof(*info));
+	memset(&bp, 0, sizeof(bp));
+	int ret = boot_check_bzimage(kernel, kernel_len, &bp.hdr, err, errlen);
+	if (ret)
+		return ret;
+	struct setup_header *h = &bp.hdr;
 
 	size_t setup_size = ((size_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
 	if (setup_size >= kernel_len)

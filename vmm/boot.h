@@ -25,6 +25,11 @@ struct boot_info {
 /* Builds the e820 map for a RAM layout; returns the number of entries (<= max). */
 unsigned boot_build_e820(const struct guest_memory *mem, struct boot_e820_entry *map, unsigned max);
 
+/* Checks that the image is a bzImage this loader can boot (64-bit entry, relocatable, boot
+ * protocol 2.12+); needs the first 4 KiB of the file at least. */
+int boot_check_bzimage(const uint8_t *kernel, size_t kernel_len, struct setup_header *hdr,
+		       char *err, size_t errlen) __must_check;
+
 /* Checks and loads a bzImage image (already read into memory), the initrd and the command line,
  * and fills the zero page. `err` receives a one-line reason on failure. */
 int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_t kernel_len,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "boot.h"
 #include "exitbench.h"
 #include "layout.h"
 #include "vcpu.h"
@@ -94,6 +95,22 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Reads the start of the kernel file and checks its boot header. */
+static int check_kernel(const char *path)
+{
+	uint8_t head[16384];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return usage_error("cannot read kernel '%s': %s", path, strerror(errno));
+	size_t n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	struct setup_header hdr;
+	char err[256];
+	if (boot_check_bzimage(head, n, &hdr, err, sizeof(err)))
+		return usage_error("%s: %s", path, err);
+	return 0;
+}
+
 static int parse_run(int argc, char **argv, struct options *o)
 {
 	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS };
@@ -153,7 +170,7 @@ static int parse_run(int argc, char **argv, struct options *o)
 		return usage_error("cannot read kernel '%s'", o->vm.kernel_path);
 	if (o->vm.initrd_path && access(o->vm.initrd_path, R_OK))
 		return usage_error("cannot read initrd '%s'", o->vm.initrd_path);
-	return 0;
+	return check_kernel(o->vm.kernel_path);
 }
 
 static int open_kvm(struct kvm *kvm)
@@ -310,15 +327,15 @@ static int cmd_run(int argc, char **argv)
 	for (;;) {
 		struct vm vm;
 		char err[512] = "";
-		if (vm_create(&vm, &kvm, &o.vm, err, sizeof(err)) || vm_start(&vm, err, sizeof(err))) {
+		int ret = vm_create(&vm, &kvm, &o.vm, err, sizeof(err));
+		if (!ret)
+			ret = vm_start(&vm, err, sizeof(err));
+		if (ret) {
 			vm_destroy(&vm);
 			console_restore();
 			fprintf(stderr, "vmm: %s\n", err);
-			/* A kernel we cannot load is a bad input file, anything else a failure. */
-			return strstr(err, "bzImage") || strstr(err, "kernel") || strstr(err, "initrd") ||
-				       strstr(err, "command line")
-				       ? EXIT_USAGE
-				       : EXIT_VMM_FAILURE;
+			/* A kernel, initrd or command line that cannot be loaded is bad input. */
+			return ret == -ENOEXEC || ret == -E2BIG ? EXIT_USAGE : EXIT_VMM_FAILURE;
 		}
 		int reason = event_loop(&vm, sfd, err, sizeof(err));
 		int signo = (unsigned char)vm.stop_detail[sizeof(vm.stop_detail) - 1];

@@ -1,0 +1,71 @@
+# Nested KVM: an L1 Linux under QEMU's emulator (TCG) with kvm_amd, in which vmm runs its guest.
+# Sourced by scripts/boot.sh and tests/boot/run-boot-tests.sh. Facts: ../shared/NESTED-KVM.md.
+
+L1_HERE=$(cd "$(dirname "${BASH_SOURCE:-$0}")" && pwd)
+L1_ROOT=$(cd "$L1_HERE/../.." && pwd)
+. "$L1_ROOT/guest/modules.sh"
+
+# build_l1_initramfs VMM_BINARY GUEST_DIR OUT: busybox, KVM and vhost modules, vmm, the guest and
+# the test scripts, in one initramfs.
+build_l1_initramfs() {
+	vmm_bin=$1 guest_dir=$2 out=$3
+	kver=$(newest_kernel) || { echo "nested: no kernel: apt-get install linux-image-amd64" >&2; return 1; }
+	if ldd "$vmm_bin" >/dev/null 2>&1; then
+		echo "nested: $vmm_bin is dynamically linked; L1 needs a static vmm (meson -Dstatic=true)" >&2
+		return 1
+	fi
+	stage=$(mktemp -d)
+	mkdir -p "$stage/bin" "$stage/opt/vmm/bin" "$stage/opt/vmm/guest" "$stage/opt/vmm/tests"
+	cp /bin/busybox "$stage/bin/busybox"
+	install -m 0755 "$L1_HERE/l1-init" "$stage/init"
+	add_modules "$kver" "$stage" irqbypass ccp kvm kvm-amd tun vhost_iotlb vhost tap vhost_net || return 1
+	cp "$vmm_bin" "$stage/opt/vmm/bin/vmm"
+	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
+	cp "$L1_ROOT/tests/boot/scenarios.sh" "$L1_ROOT/tests/boot/bench.sh" "$stage/opt/vmm/tests/"
+	make_cpio "$stage" "$out"
+	rm -rf "$stage"
+}
+
+# l1_qemu_cmd INITRD APPEND: the emulator command line (printed one word per line).
+l1_kernel() { echo "/boot/vmlinuz-$(newest_kernel)"; }
+
+# run_l1_batch INITRD APPEND LOG TIMEOUT_S STALL_S: boots L1 non-interactively with its serial
+# console in LOG. Kills it when LOG has not grown for STALL_S seconds (the L1 hang seen in
+# NESTED-KVM.md) or after TIMEOUT_S in all. Returns 0 when L1 ran to its end, 124 on timeout,
+# 125 on a hang.
+run_l1_batch() {
+	initrd=$1 append=$2 log=$3 timeout_s=$4 stall_s=$5
+	: >"$log"
+	qemu-system-x86_64 -M q35 -cpu max -m 8G -smp 2 -display none -serial "file:$log" \
+		-monitor none -no-reboot -nic none -kernel "$(l1_kernel)" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 $append" </dev/null >"$log.qemu" 2>&1 &
+	qpid=$!
+	start=$(date +%s)
+	last_size=-1
+	last_change=$start
+	result=0
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 2
+		now=$(date +%s)
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last_size" ]; then
+			last_size=$size
+			last_change=$now
+		fi
+		if [ $((now - start)) -ge "$timeout_s" ]; then
+			result=124
+			break
+		fi
+		if [ $((now - last_change)) -ge "$stall_s" ]; then
+			result=125
+			break
+		fi
+	done
+	if [ $result -ne 0 ]; then
+		kill "$qpid" 2>/dev/null
+		sleep 1
+		kill -9 "$qpid" 2>/dev/null
+	fi
+	wait "$qpid" 2>/dev/null
+	return $result
+}
