@@ -413,10 +413,8 @@ int main(int argc, char **argv)
 	const char *level = getenv("VMM_LOG");
 	if (level && !strcmp(level, "debug"))
 		vmm_log_level = LOG_DEBUG;
-	if (argc < 2) {
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
+	if (argc < 2)
+		return usage_error("%s", "no command given: try vmm run --kernel PATH");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage_text, stdout);
 		return 0;
