@@ -125,6 +125,19 @@ int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_info *boot)
 	return 0;
 }
 
+/* Registers and the code around RIP, for a guest that crashed (or for debugging). */
+static void vcpu_log_state(struct vcpu *vcpu, enum log_level level)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) || ioctl(vcpu->fd, KVM_GET_SREGS, &s))
+		return;
+	vmm_log(level, "vCPU %u: rip=0x%llx rsp=0x%llx rax=0x%llx rdx=0x%llx cr0=0x%llx cr2=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx",
+		vcpu->id, (unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)r.rax,
+		(unsigned long long)r.rdx, (unsigned long long)s.cr0, (unsigned long long)s.cr2,
+		(unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer);
+}
+
 static void handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -154,6 +167,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		/* A triple fault: on a PC this resets the machine. */
+		vcpu_log_state(vcpu, LOG_INFO);
 		vm_request_stop(vm, VM_STOP_RESET, "triple fault (KVM_EXIT_SHUTDOWN)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -235,22 +249,8 @@ void vcpu_stop(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 	pthread_join(vcpu->thread, NULL);
 	vcpu->started = false;
-	if (vmm_log_level >= LOG_DEBUG) {
-		struct kvm_regs r;
-		struct kvm_sregs s;
-		if (!ioctl(vcpu->fd, KVM_GET_REGS, &r) && !ioctl(vcpu->fd, KVM_GET_SREGS, &s))
-			log_debug("vCPU %u stopped at rdx=0x%llx rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx",
-				  vcpu->id, (unsigned long long)r.rdx, (unsigned long long)r.rip, (unsigned long long)r.rsp,
-				  (unsigned long long)s.cr0, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
-				  (unsigned long long)s.efer);
-		const uint8_t *code = guest_ptr(&vcpu->vm->mem, r.rip - 32, 64);
-		if (code) {
-			char hex[200];
-			for (int i = 0; i < 64; i++)
-				sprintf(hex + 3 * i, "%02x ", code[i]);
-			log_debug("code at rip-32: %s", hex);
-		}
-	}
+	if (vmm_log_level >= LOG_DEBUG)
+		vcpu_log_state(vcpu, LOG_DEBUG);
 }
 
 void vcpu_destroy(struct vcpu *vcpu)
