@@ -1,6 +1,8 @@
 /* PCI configuration space semantics and the two ways in: ECAM and CF8/CFC. */
 #include "pci.h"
 
+#include "../vmm/layout.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -57,15 +59,86 @@ void pci_host_bridge_init(struct pci_device *dev)
 	put16(&dev->cfg[PCI_COMMAND], PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 }
 
-int pci_bus_init(struct pci_bus *bus)
+void pci_device_set_bar_ops(struct pci_device *dev, unsigned index, const struct bus_ops *ops, void *opaque)
+{
+	dev->bars[index].ops = ops;
+	dev->bars[index].opaque = opaque;
+}
+
+unsigned pci_device_add_cap(struct pci_device *dev, const void *cap, unsigned len)
+{
+	unsigned off = dev->next_cap ? dev->next_cap : PCI_STD_HEADER_SIZEOF;
+	off = (off + 3) & ~3U;
+	if (len < 2 || off + len > 256)
+		return 0;
+	memcpy(&dev->cfg[off], cap, len);
+	dev->cfg[off + PCI_CAP_LIST_NEXT] = 0;
+	if (dev->last_cap)
+		dev->cfg[dev->last_cap + PCI_CAP_LIST_NEXT] = (uint8_t)off;
+	else
+		dev->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
+	dev->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	dev->last_cap = off;
+	dev->next_cap = off + len;
+	return off;
+}
+
+uint64_t pci_bar_address(const struct pci_device *dev, unsigned index)
+{
+	uint32_t lo, hi = 0;
+	memcpy(&lo, &dev->cfg[PCI_BASE_ADDRESS_0 + 4 * index], 4);
+	if (dev->bars[index].mem64)
+		memcpy(&hi, &dev->cfg[PCI_BASE_ADDRESS_0 + 4 * index + 4], 4);
+	return ((uint64_t)hi << 32 | lo) & (dev->bars[index].io ? ~3ULL : ~0xFULL);
+}
+
+int pci_bus_init(struct pci_bus *bus, struct bus *mmio)
 {
 	memset(bus, 0, sizeof(*bus));
-	return -pthread_mutex_init(&bus->lock, NULL);
+	bus->mmio = mmio;
+	bus->mmio32_next = PCI_MMIO32_START;
+	int ret = -pthread_mutex_init(&bus->lock, NULL);
+	return ret ? ret : -pthread_mutex_init(&bus->map_lock, NULL);
 }
 
 void pci_bus_destroy(struct pci_bus *bus)
 {
 	pthread_mutex_destroy(&bus->lock);
+	pthread_mutex_destroy(&bus->map_lock);
+}
+
+/* Maps each memory BAR where its register points while memory decoding is on; unmaps it
+ * otherwise (PCI Local Bus 3.0, 6.2.5.1). A BAR the guest points at something else (a sizing
+ * value, an overlap) stays unmapped until it is moved somewhere valid. */
+static void update_bar_mappings(struct pci_bus *bus, struct pci_device *dev)
+{
+	if (!bus->mmio)
+		return;
+	pthread_mutex_lock(&bus->map_lock);
+	pthread_mutex_lock(&bus->lock);
+	uint16_t cmd;
+	memcpy(&cmd, &dev->cfg[PCI_COMMAND], 2);
+	uint64_t want[PCI_NUM_BARS];
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		want[i] = (cmd & PCI_COMMAND_MEMORY) && dev->bars[i].size && !dev->bars[i].io && dev->bars[i].ops
+				  ? pci_bar_address(dev, i) : 0;
+	pthread_mutex_unlock(&bus->lock);
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		struct pci_bar *b = &dev->bars[i];
+		uint64_t old = b->mapped;
+		if (want[i] == old)
+			continue;
+		if (old && bus_unregister(bus->mmio, old) == 0)
+			b->mapped = 0;
+		if (want[i] && bus_register(bus->mmio, want[i], b->size, b->ops, b->opaque, dev->name) == 0)
+			b->mapped = want[i];
+		else if (want[i])
+			log_guest("pci: %s BAR%u at 0x%llx overlaps or wraps; left unmapped", dev->name, i,
+				  (unsigned long long)want[i]);
+		if (b->mapped != old && dev->bar_moved)
+			dev->bar_moved(dev, i, old, b->mapped);
+	}
+	pthread_mutex_unlock(&bus->map_lock);
 }
 
 int pci_bus_add(struct pci_bus *bus, unsigned slot, struct pci_device *dev)
@@ -74,7 +147,27 @@ int pci_bus_add(struct pci_bus *bus, unsigned slot, struct pci_device *dev)
 		return -EINVAL;
 	if (bus->slots[slot])
 		return -EEXIST;
+	bool any = false;
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		struct pci_bar *b = &dev->bars[i];
+		if (!b->size || b->io)
+			continue;
+		uint64_t addr = (bus->mmio32_next + b->size - 1) & ~(b->size - 1);
+		if (addr + b->size > PCI_MMIO32_END)
+			return -ENOSPC;
+		bus->mmio32_next = addr + b->size;
+		uint32_t lo;
+		memcpy(&lo, &dev->cfg[PCI_BASE_ADDRESS_0 + 4 * i], 4);
+		lo = (lo & 0xF) | (uint32_t)addr;
+		memcpy(&dev->cfg[PCI_BASE_ADDRESS_0 + 4 * i], &lo, 4);
+		any = true;
+	}
+	if (any)
+		dev->cfg[PCI_COMMAND] |= PCI_COMMAND_MEMORY;
+	pthread_mutex_lock(&bus->lock);
 	bus->slots[slot] = dev;
+	pthread_mutex_unlock(&bus->lock);
+	update_bar_mappings(bus, dev);
 	return 0;
 }
 
@@ -122,6 +215,12 @@ void pci_config_write(struct pci_bus *bus, unsigned busno, unsigned devfn, unsig
 		}
 	}
 	pthread_mutex_unlock(&bus->lock);
+	if (!dev)
+		return;
+	if (reg < PCI_BASE_ADDRESS_5 + 4 && reg + len > PCI_COMMAND)
+		update_bar_mappings(bus, dev);
+	if (dev->config_written)
+		dev->config_written(dev, reg, len);
 }
 
 static void ecam_read(void *opaque, uint64_t off, void *data, unsigned len)

@@ -37,6 +37,9 @@ struct pci_bar {
 	uint64_t size; /* 0: not implemented */
 	bool io;
 	bool mem64;
+	const struct bus_ops *ops; /* the device's handler while the BAR is mapped */
+	void *opaque;
+	uint64_t mapped; /* guest address the BAR is mapped at, 0 when it is not */
 };
 
 struct pci_device {
@@ -45,24 +48,42 @@ struct pci_device {
 	uint8_t wmask[PCI_CFG_SIZE];   /* bits the guest may write */
 	uint8_t w1cmask[PCI_CFG_SIZE]; /* bits a written 1 clears */
 	struct pci_bar bars[PCI_NUM_BARS];
+	unsigned next_cap; /* where the next capability goes */
+	unsigned last_cap; /* offset of the last capability, 0 if none */
+	/* Called after the guest wrote config space (no PCI lock held). */
+	void (*config_written)(struct pci_device *dev, unsigned reg, unsigned len);
+	/* Called after a BAR was mapped, moved or unmapped (address 0: unmapped). */
+	void (*bar_moved)(struct pci_device *dev, unsigned bar, uint64_t old_addr, uint64_t new_addr);
+	void *owner;
 };
 
 struct pci_bus {
 	pthread_mutex_t lock;
+	pthread_mutex_t map_lock; /* serialises BAR (re)mapping on the MMIO bus */
 	uint32_t cf8;
 	struct pci_device *slots[PCI_SLOTS]; /* function 0 of each device on bus 0 */
+	struct bus *mmio;       /* where memory BARs are mapped; NULL in tests that do not map */
+	uint64_t mmio32_next;   /* firmware-style BAR assignment in the 32-bit window */
 };
 
 extern const struct bus_ops pci_ecam_ops, pci_cf8_ops, pci_cfc_ops;
 
-int pci_bus_init(struct pci_bus *bus) __must_check;
+int pci_bus_init(struct pci_bus *bus, struct bus *mmio) __must_check;
 void pci_bus_destroy(struct pci_bus *bus);
+/* Adds the device and, as firmware would, assigns its memory BARs in the 32-bit window and
+ * enables memory decoding. */
 int pci_bus_add(struct pci_bus *bus, unsigned slot, struct pci_device *dev) __must_check;
 
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint8_t header_type);
 /* size must be a power of two (>= 16 for memory, >= 4 for I/O). */
 int pci_device_set_bar(struct pci_device *dev, unsigned index, uint64_t size, bool io, bool mem64) __must_check;
+/* The handler that serves a memory BAR while it is mapped. */
+void pci_device_set_bar_ops(struct pci_device *dev, unsigned index, const struct bus_ops *ops, void *opaque);
+/* Appends a capability (its first two bytes, ID and next, are filled in); returns its offset
+ * or 0 when config space is full. */
+unsigned pci_device_add_cap(struct pci_device *dev, const void *cap, unsigned len);
+uint64_t pci_bar_address(const struct pci_device *dev, unsigned index);
 void pci_host_bridge_init(struct pci_device *dev);
 
 /* Config access by bus/devfn/register; absent devices read as all ones. */

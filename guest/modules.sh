@@ -47,3 +47,14 @@ add_modules() {
 make_cpio() {
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$2"
 }
+
+# add_binary ROOT PATH [DEST]: copies a dynamically linked program and the libraries ldd lists.
+add_binary() {
+	root=$1 bin=$2 dest=${3:-/usr/bin}
+	mkdir -p "$root$dest"
+	cp "$bin" "$root$dest/"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}

@@ -87,28 +87,26 @@ int bus_unregister(struct bus *bus, uint64_t base)
 
 bool bus_access(struct bus *bus, bool is_write, uint64_t addr, void *data, unsigned len)
 {
-	bool handled = false;
+	struct bus_range r = { 0 };
 	pthread_rwlock_rdlock(&bus->lock);
 	unsigned pos = upper_bound(bus, addr);
-	if (pos > 0) {
-		const struct bus_range *r = &bus->ranges[pos - 1];
-		uint64_t off = addr - r->base;
-		/* The range holding the first byte takes the access, as on an ISA bus where a wide
-		 * access goes to the decoder of its first port (0xCF8 is 4 bytes wide to the PCI
-		 * address register, 0xCF9 alone is the reset register); handlers bound the rest. */
-		if (off < r->len) {
-			if (is_write)
-				r->ops->write(r->opaque, off, data, len);
-			else
-				r->ops->read(r->opaque, off, data, len);
-			handled = true;
-		}
-	}
+	/* The range holding the first byte takes the access, as on an ISA bus where a wide
+	 * access goes to the decoder of its first port (0xCF8 is 4 bytes wide to the PCI
+	 * address register, 0xCF9 alone is the reset register); handlers bound the rest. */
+	if (pos > 0 && addr - bus->ranges[pos - 1].base < bus->ranges[pos - 1].len)
+		r = bus->ranges[pos - 1];
 	pthread_rwlock_unlock(&bus->lock);
-	if (!handled) {
+	/* The handler runs without the lock: it may move ranges itself (a PCI BAR written through
+	 * ECAM). Devices live as long as the VM, so a range removed meanwhile is still safe. */
+	if (!r.ops) {
 		bus->unhandled++;
 		if (!is_write)
 			memset(data, 0xff, len);
+		return false;
 	}
-	return handled;
+	if (is_write)
+		r.ops->write(r.opaque, addr - r.base, data, len);
+	else
+		r.ops->read(r.opaque, addr - r.base, data, len);
+	return true;
 }

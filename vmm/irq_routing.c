@@ -88,3 +88,34 @@ int irq_routing_signal(struct irq_routing *rt, unsigned gsi)
 		return -errno;
 	return 0;
 }
+
+int irq_routing_alloc_gsi(struct irq_routing *rt)
+{
+	int gsi = -ENOSPC;
+	pthread_mutex_lock(&rt->lock);
+	for (unsigned i = rt->reserved; i < IRQ_ROUTING_MAX_GSI; i++) {
+		if (!rt->allocated[i]) {
+			rt->allocated[i] = true;
+			gsi = (int)i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return gsi;
+}
+
+int irq_routing_signal_msi(struct irq_routing *rt, uint64_t addr, uint32_t data)
+{
+	if (rt->vm_fd < 0)
+		return 0;
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data };
+	return ioctl(rt->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+}
+
+int irq_routing_irqfd(struct irq_routing *rt, unsigned gsi, int fd, bool assign)
+{
+	if (rt->vm_fd < 0)
+		return 0;
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+	return ioctl(rt->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}

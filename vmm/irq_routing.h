@@ -23,6 +23,7 @@ struct irq_routing {
 	pthread_mutex_t lock;
 	unsigned reserved; /* GSIs 0..reserved-1 belong to the IOAPIC pins */
 	struct irq_route routes[IRQ_ROUTING_MAX_GSI];
+	bool allocated[IRQ_ROUTING_MAX_GSI]; /* GSIs handed out by irq_routing_alloc_gsi */
 	unsigned commits;
 };
 
@@ -31,6 +32,12 @@ void irq_routing_destroy(struct irq_routing *rt);
 /* Set or drop the MSI route of one GSI and push the whole table to KVM. */
 int irq_routing_set_msi(struct irq_routing *rt, unsigned gsi, uint64_t addr, uint32_t data) __must_check;
 int irq_routing_clear(struct irq_routing *rt, unsigned gsi) __must_check;
+/* A free GSI above the IOAPIC pins (for an MSI-X vector), or -ENOSPC. */
+int irq_routing_alloc_gsi(struct irq_routing *rt) __must_check;
+/* Deliver an MSI directly (KVM_SIGNAL_MSI), for interrupts raised by vmm itself. */
+int irq_routing_signal_msi(struct irq_routing *rt, uint64_t addr, uint32_t data) __must_check;
+/* Bind (or with fd -1 unbind) an eventfd to a GSI as a KVM irqfd. */
+int irq_routing_irqfd(struct irq_routing *rt, unsigned gsi, int fd, bool assign) __must_check;
 /* Assert the GSI through its route (edge: one message). */
 int irq_routing_signal(struct irq_routing *rt, unsigned gsi) __must_check;
 

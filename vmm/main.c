@@ -34,7 +34,7 @@ enum {
 
 static const char usage_text[] =
 	"usage: vmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE] [--cpus N]\n"
-	"               [--on-reboot=exit|restart] [--exit-stats]\n"
+	"               [--net tap=NAME[,mac=MAC]] [--on-reboot=exit|restart] [--exit-stats]\n"
 	"       vmm kvm-check          check that /dev/kvm can run guests\n"
 	"       vmm bench-exit [N]     port-I/O exit round trip: bare KVM loop vs our dispatcher\n"
 	"       vmm --help | --version\n"
@@ -44,8 +44,9 @@ static const char usage_text[] =
 	"  --cmdline STR     kernel command line (default: console=ttyS0)\n"
 	"  --memory SIZE     guest RAM, e.g. 512M, 4G; plain numbers are MiB (default 512M)\n"
 	"  --cpus N          vCPUs, 1..64 (default 1)\n"
+	"  --net tap=NAME[,mac=MAC]  virtio-net over vhost-net on tap NAME (created if missing)\n"
 	"  --on-reboot=WHAT  on a guest reset: exit (status 4, default) or restart the guest\n"
-	"  --exit-stats      print KVM exits per reason when the guest stops\n"
+	"  --exit-stats      print KVM exits per reason when the guest stops (and on SIGUSR2)\n"
 	"\n"
 	"Console: the guest's serial port is on stdin/stdout. Ctrl-A x quits, Ctrl-A p presses the\n"
 	"power button, Ctrl-A a sends Ctrl-A. SIGTERM presses the ACPI power button.\n"
@@ -113,12 +114,13 @@ static int check_kernel(const char *path)
 
 static int parse_run(int argc, char **argv, struct options *o)
 {
-	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS };
+	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS, OPT_NET };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'c' }, { "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },    { "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 		{ "exit-stats", no_argument, NULL, OPT_EXIT_STATS }, { "help", no_argument, NULL, 'h' },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -156,6 +158,15 @@ static int parse_run(int argc, char **argv, struct options *o)
 			else return usage_error("bad --on-reboot value '%s': use exit or restart", optarg);
 			break;
 		case OPT_EXIT_STATS: o->exit_stats = true; break;
+		case OPT_NET: {
+			char err[256];
+			if (o->vm.has_net)
+				return usage_error("%s", "only one --net is supported");
+			if (virtio_net_parse(optarg, &o->vm.net, err, sizeof(err)))
+				return usage_error("%s", err);
+			o->vm.has_net = true;
+			break;
+		}
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default:
 			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -182,6 +193,17 @@ static int open_kvm(struct kvm *kvm)
 		return EXIT_NO_KVM;
 	}
 	return 0;
+}
+
+static void print_exit_stats(const struct vm *vm)
+{
+	uint64_t counts[EXIT_REASON_SLOTS];
+	vm_exit_counts(vm, counts);
+	fprintf(stderr, "vmm: exits:");
+	for (unsigned r = 0; r < EXIT_REASON_SLOTS; r++)
+		if (counts[r])
+			fprintf(stderr, " %s=%llu", vm_exit_reason_name(r), (unsigned long long)counts[r]);
+	fprintf(stderr, "\n");
 }
 
 enum { EV_STDIN = 1, EV_SIGNAL, EV_VM };
@@ -268,7 +290,9 @@ static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
 		} else if (tag == EV_SIGNAL) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGTERM) {
+				if (si.ssi_signo == SIGUSR2) {
+					print_exit_stats(vm);
+				} else if (si.ssi_signo == SIGTERM) {
 					log_info("SIGTERM: pressing the ACPI power button");
 					pm_press_power_button(&vm->pm);
 				} else {
@@ -285,17 +309,6 @@ static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
 	}
 	io_uring_queue_exit(&ring);
 	return atomic_load(&vm->stop_reason);
-}
-
-static void print_exit_stats(const struct vm *vm)
-{
-	uint64_t counts[EXIT_REASON_SLOTS];
-	vm_exit_counts(vm, counts);
-	fprintf(stderr, "vmm: exits:");
-	for (unsigned r = 0; r < EXIT_REASON_SLOTS; r++)
-		if (counts[r])
-			fprintf(stderr, " %s=%llu", vm_exit_reason_name(r), (unsigned long long)counts[r]);
-	fprintf(stderr, "\n");
 }
 
 static int cmd_run(int argc, char **argv)
@@ -316,6 +329,7 @@ static int cmd_run(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR2);
 	/* Blocked before any vCPU thread exists, so that only the signalfd sees them. */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);

@@ -18,6 +18,7 @@
 #include "vcpu.h"
 
 #define PCI_MMIO64_SIZE (32 * GiB)
+#define VM_SLOT_NET 1 /* 00:01.0 */
 
 void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail)
 {
@@ -51,7 +52,7 @@ static int board_init(struct vm *vm, int console_out_fd)
 	    (ret = ioapic_init(&vm->ioapic, &vm->routing, 0)) ||
 	    (ret = uart8250_init(&vm->uart, console_out_fd, set_uart_irq, vm)) ||
 	    (ret = pm_init(&vm->pm, set_sci, pm_event, vm)) || (ret = rtc_init(&vm->rtc)) ||
-	    (ret = pci_bus_init(&vm->pci)))
+	    (ret = pci_bus_init(&vm->pci, &vm->mmio)))
 		return ret;
 	pci_host_bridge_init(&vm->host_bridge);
 	if ((ret = pci_bus_add(&vm->pci, 0, &vm->host_bridge)))
@@ -205,6 +206,19 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 		snprintf(err, errlen, "board set-up failed: %s", strerror(-ret));
 		return ret;
 	}
+	if (cfg->has_net) {
+		vm->net = calloc(1, sizeof(*vm->net));
+		if (!vm->net) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		if ((ret = virtio_net_init(vm->net, &cfg->net, &vm->mem, &vm->routing, vm->fd, err, errlen)))
+			return ret;
+		if ((ret = pci_bus_add(&vm->pci, VM_SLOT_NET, &vm->net->vp.pci))) {
+			snprintf(err, errlen, "adding virtio-net to the PCI bus failed: %s", strerror(-ret));
+			return ret;
+		}
+	}
 	if ((ret = cpuid_get_supported(kvm->fd, &vm->supported_cpuid))) {
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-ret));
 		return ret;
@@ -255,6 +269,11 @@ void vm_destroy(struct vm *vm)
 				vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 		vm->vcpus = NULL;
+	}
+	if (vm->net) {
+		virtio_net_destroy(vm->net);
+		free(vm->net);
+		vm->net = NULL;
 	}
 	if (vm->fd >= 0)
 		close(vm->fd);

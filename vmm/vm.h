@@ -13,6 +13,7 @@
 #include "../devices/pm.h"
 #include "../devices/rtc.h"
 #include "../devices/uart8250.h"
+#include "../virtio/net.h"
 #include "bus.h"
 #include "cpuid.h"
 #include "irq_routing.h"
@@ -29,6 +30,8 @@ struct vm_config {
 	uint64_t memory;
 	unsigned ncpus;
 	int console_out_fd;
+	bool has_net;
+	struct virtio_net_options net;
 };
 
 /* Why the guest stopped, first reason wins. */
@@ -65,6 +68,7 @@ struct vm {
 	struct rtc rtc;
 	struct pci_bus pci;
 	struct pci_device host_bridge;
+	struct virtio_net *net; /* NULL without --net */
 	struct cpuid_table supported_cpuid;
 	unsigned ncpus;
 	struct vcpu *vcpus;

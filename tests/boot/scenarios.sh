@@ -21,7 +21,7 @@ start_vmm() {
 	out=$WORK/$name.out err=$WORK/$name.err in=$WORK/$name.in
 	rm -f "$out" "$err" "$in"
 	mkfifo "$in"
-	"$VMM" run --kernel "$KERNEL" --initrd "$INITRD" "$@" <"$in" >"$out" 2>"$err" &
+	"$VMM" run --exit-stats --kernel "$KERNEL" --initrd "$INITRD" "$@" <"$in" >"$out" 2>"$err" &
 	vmm_pid=$!
 	exec 3>"$in"
 	started=$(date +%s)
@@ -166,7 +166,63 @@ scenario_sigterm() {
 	pass "two presses, shutdown in $(($(date +%s) - t0))s"
 }
 
-for s in smp1_console smp2_reboot bigmem sigterm restart; do
+# Exits to vmm so far, all reasons together, from the line SIGUSR2 makes vmm print.
+exit_count() {
+	before=$(grep -c "^vmm: exits:" "$err")
+	kill -USR2 "$vmm_pid"
+	i=0
+	while [ "$(grep -c "^vmm: exits:" "$err")" -le "$before" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	grep "^vmm: exits:" "$err" | tail -n 1 | tr ' ' '\n' | awk -F= 'NF == 2 { s += $2 } END { print s + 0 }'
+}
+
+tap_packets() {
+	echo $(($(cat /sys/class/net/$TAP/statistics/rx_packets) + $(cat /sys/class/net/$TAP/statistics/tx_packets)))
+}
+
+# Mbit/s of the receiver line of an iperf3 run.
+iperf_mbits() { awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") v = $i } END { print v }' "$1"; }
+
+scenario_net() {
+	name=virtio-net-vhost
+	TAP=vmmtap0
+	if [ ! -c /dev/vhost-net ]; then
+		fail "no /dev/vhost-net on this host (load vhost_net)"
+		return
+	fi
+	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24"
+	check_boot || return
+	grep -q "VMM-GUEST: eth0=169.254.10.2/24" "$out" || { fail "the guest has no eth0"; return; }
+	ip addr add 169.254.10.1/24 dev $TAP && ip link set $TAP up || { fail "cannot configure $TAP"; return; }
+	sleep 1
+	send "ping -c 3 -W 5 169.254.10.1 | tail -n 2"
+	wait_out "3 packets transmitted, 3 packets received" "$(t 30)" || { fail "the guest cannot ping the tap"; return; }
+	send "iperf3 -s -D; rr server 7777 & echo SERVERS-UP"
+	wait_out "^SERVERS-UP" "$(t 20)" || { fail "servers did not start in the guest"; return; }
+	sleep 1
+	e0=$(exit_count) p0=$(tap_packets)
+	iperf3 -c 169.254.10.2 -t 3 -f m >"$WORK/iperf-rx.txt" 2>&1 || { fail "iperf3 to the guest failed: $(tail -n 2 "$WORK/iperf-rx.txt")"; return; }
+	iperf3 -c 169.254.10.2 -t 3 -f m -R >"$WORK/iperf-tx.txt" 2>&1 || { fail "iperf3 from the guest failed: $(tail -n 2 "$WORK/iperf-tx.txt")"; return; }
+	rr client 169.254.10.2 7777 2000 >"$WORK/rr.txt" 2>&1 || { fail "request/response failed: $(cat "$WORK/rr.txt")"; return; }
+	e1=$(exit_count) p1=$(tap_packets)
+	rx=$(iperf_mbits "$WORK/iperf-rx.txt") tx=$(iperf_mbits "$WORK/iperf-tx.txt")
+	tps=$(sed -n 's/.*tps=\([0-9]*\).*/\1/p' "$WORK/rr.txt")
+	exits=$((e1 - e0)) packets=$((p1 - p0))
+	echo "BENCH: net guest_rx_mbits=$rx guest_tx_mbits=$tx rr_tps=$tps exits=$exits packets=$packets"
+	echo "BENCH: net exits-by-reason: $(grep '^vmm: exits:' "$err" | tail -n 1 | sed 's/^vmm: exits: *//')"
+	[ "$packets" -gt 1000 ] || { fail "only $packets packets crossed the tap"; return; }
+	[ $((exits * 100)) -lt "$packets" ] || { fail "$exits exits to vmm for $packets packets: the data path enters vmm"; return; }
+	send 'grep -E "virtio[0-9]-(input|output)" /proc/interrupts | awk "{ s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+$/) s += \$i; print \$NF, s, (\$0 ~ /PCI-MSI/) }" | tr "\n" " "; echo QIRQS'
+	wait_out "QIRQS" "$(t 20)" || { fail "no interrupt lines for the queues"; return; }
+	line=$(grep "QIRQS" "$out" | grep -v grep | tail -n 1 | tr -d '\r')
+	set -- $line
+	[ "$#" -ge 7 ] || { fail "virtio queue vectors missing from /proc/interrupts: $line"; return; }
+	[ "$3" = 1 ] && [ "$6" = 1 ] && [ "$2" -gt 0 ] && [ "$5" -gt 0 ] || { fail "queue vectors not PCI-MSI or not counting: $line"; return; }
+	send "poweroff -f"
+	wait_exit "$(t 30)" || { fail "vmm still running after poweroff"; return; }
+	pass "rx=${rx}Mbit/s tx=${tx}Mbit/s rr=${tps}/s exits=$exits packets=$packets irqs: $line"
+}
+
+for s in smp1_console smp2_reboot bigmem sigterm restart net; do
 	want "$s" || continue
 	"scenario_$s"
 done

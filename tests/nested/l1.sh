@@ -20,6 +20,8 @@ build_l1_initramfs() {
 	install -m 0755 "$L1_HERE/l1-init" "$stage/init"
 	add_modules "$kver" "$stage" irqbypass ccp kvm kvm-amd tun vhost_iotlb vhost tap vhost_net || return 1
 	cp "$vmm_bin" "$stage/opt/vmm/bin/vmm"
+	cp "$guest_dir/rr" "$stage/opt/vmm/bin/rr"
+	add_binary "$stage" "$(command -v iperf3)" || return 1
 	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
 	cp "$L1_ROOT/tests/boot/scenarios.sh" "$L1_ROOT/tests/boot/bench.sh" "$stage/opt/vmm/tests/"
 	make_cpio "$stage" "$out"

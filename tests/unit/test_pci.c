@@ -31,7 +31,7 @@ static void ecam_write32(unsigned dev, unsigned reg, uint32_t v)
 int main(void)
 {
 	struct pci_device host, dev;
-	CHECK_EQ(pci_bus_init(&pci), 0);
+	CHECK_EQ(pci_bus_init(&pci, NULL), 0);
 	pci_host_bridge_init(&host);
 	CHECK_EQ(pci_bus_add(&pci, 0, &host), 0);
 	CHECK(pci_bus_add(&pci, 0, &host) != 0);

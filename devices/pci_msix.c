@@ -1,0 +1,206 @@
+/* MSI-X vector table, PBA, masking, and the KVM routes and irqfds behind the vectors. */
+#include "pci_msix.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static uint16_t msg_ctrl(const struct pci_msix *m)
+{
+	uint16_t c;
+	memcpy(&c, &m->dev->cfg[m->cap + PCI_MSIX_FLAGS], 2);
+	return c;
+}
+
+static bool function_active(const struct pci_msix *m)
+{
+	uint16_t c = msg_ctrl(m);
+	return (c & PCI_MSIX_FLAGS_ENABLE) && !(c & PCI_MSIX_FLAGS_MASKALL);
+}
+
+bool pci_msix_enabled(struct pci_msix *m)
+{
+	return msg_ctrl(m) & PCI_MSIX_FLAGS_ENABLE;
+}
+
+static uint64_t vec_addr(const struct msix_vector *v) { return (uint64_t)v->addr_hi << 32 | v->addr_lo; }
+
+/* Drains a masked vector's eventfd into its pending bit. Lock held. */
+static void collect_pending(struct msix_vector *v)
+{
+	uint64_t count;
+	if (v->irqfd >= 0 && !v->irqfd_on && read(v->irqfd, &count, sizeof(count)) == sizeof(count) && count)
+		v->pending = true;
+}
+
+/* Brings one vector's route and irqfd in line with its mask state. Lock held. */
+static void sync_vector(struct pci_msix *m, unsigned i)
+{
+	struct msix_vector *v = &m->v[i];
+	bool active = function_active(m) && !(v->ctrl & MSIX_ENTRY_CTRL_MASKED);
+	int ret = 0;
+	if (active) {
+		if (v->gsi < 0)
+			v->gsi = irq_routing_alloc_gsi(m->routing);
+		if (v->gsi < 0) {
+			log_guest("msix: %s: no GSI left for vector %u", m->dev->name, i);
+			return;
+		}
+		ret = irq_routing_set_msi(m->routing, (unsigned)v->gsi, vec_addr(v), v->data);
+		v->routed = !ret;
+		if (!ret && v->irqfd >= 0 && !v->irqfd_on) {
+			collect_pending(v);
+			ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, true);
+			v->irqfd_on = !ret;
+		}
+		/* A message that arrived while masked is sent on unmask (PCI 3.0, 6.8.3.4). */
+		if (!ret && v->pending) {
+			v->pending = false;
+			ret = irq_routing_signal_msi(m->routing, vec_addr(v), v->data);
+			m->delivered++;
+		}
+	} else if (v->irqfd_on) {
+		ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, false);
+		v->irqfd_on = false;
+	}
+	if (ret)
+		log_guest("msix: %s vector %u: KVM refused the update: %s", m->dev->name, i, strerror(-ret));
+}
+
+int pci_msix_init(struct pci_msix *m, struct pci_device *dev, struct irq_routing *rt, unsigned nvec,
+		  unsigned bar, uint32_t pba_offset)
+{
+	memset(m, 0, sizeof(*m));
+	if (nvec == 0 || nvec > MSIX_MAX_VECTORS || pba_offset < nvec * MSIX_ENTRY_SIZE || bar >= PCI_NUM_BARS)
+		return -EINVAL;
+	m->dev = dev;
+	m->routing = rt;
+	m->nvec = nvec;
+	m->pba_offset = pba_offset;
+	for (unsigned i = 0; i < nvec; i++) {
+		m->v[i] = (struct msix_vector){ .ctrl = MSIX_ENTRY_CTRL_MASKED, .gsi = -1, .irqfd = -1 };
+	}
+	uint8_t cap[MSIX_CAP_SIZE] = { PCI_CAP_ID_MSIX, 0 };
+	uint16_t ctrl = (uint16_t)(nvec - 1);
+	uint32_t table = bar, pba = pba_offset | bar;
+	memcpy(&cap[PCI_MSIX_FLAGS], &ctrl, 2);
+	memcpy(&cap[PCI_MSIX_TABLE], &table, 4);
+	memcpy(&cap[PCI_MSIX_PBA], &pba, 4);
+	m->cap = pci_device_add_cap(dev, cap, sizeof(cap));
+	if (!m->cap)
+		return -ENOSPC;
+	uint16_t wm = PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL;
+	memcpy(&dev->wmask[m->cap + PCI_MSIX_FLAGS], &wm, 2);
+	return -pthread_mutex_init(&m->lock, NULL);
+}
+
+void pci_msix_destroy(struct pci_msix *m)
+{
+	pthread_mutex_destroy(&m->lock);
+}
+
+void pci_msix_config_written(struct pci_msix *m)
+{
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < m->nvec; i++)
+		sync_vector(m, i);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int pci_msix_bind_irqfd(struct pci_msix *m, unsigned vec, int fd)
+{
+	if (vec >= m->nvec)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	struct msix_vector *v = &m->v[vec];
+	int ret = 0;
+	if (v->irqfd_on) {
+		ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, false);
+		v->irqfd_on = false;
+	}
+	v->irqfd = fd;
+	sync_vector(m, vec);
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+void pci_msix_notify(struct pci_msix *m, unsigned vec)
+{
+	if (vec >= m->nvec)
+		return;
+	pthread_mutex_lock(&m->lock);
+	struct msix_vector *v = &m->v[vec];
+	if (function_active(m) && !(v->ctrl & MSIX_ENTRY_CTRL_MASKED)) {
+		int ret = irq_routing_signal_msi(m->routing, vec_addr(v), v->data);
+		if (ret)
+			log_guest("msix: %s vector %u: delivery failed: %s", m->dev->name, vec, strerror(-ret));
+		m->delivered++;
+	} else {
+		v->pending = true;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void bar_read(void *opaque, uint64_t off, void *data, unsigned len)
+{
+	struct pci_msix *m = opaque;
+	uint64_t val = 0;
+	memset(data, 0, len);
+	if ((len != 4 && len != 8) || (off & (len - 1))) {
+		log_guest("msix: %s: %u-byte read at 0x%llx ignored", m->dev->name, len, (unsigned long long)off);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	if (off < m->nvec * MSIX_ENTRY_SIZE) {
+		const struct msix_vector *v = &m->v[off / MSIX_ENTRY_SIZE];
+		uint32_t words[4] = { v->addr_lo, v->addr_hi, v->data, v->ctrl };
+		unsigned w = (off % MSIX_ENTRY_SIZE) / 4;
+		val = words[w];
+		if (len == 8 && w < 3)
+			val |= (uint64_t)words[w + 1] << 32;
+	} else if (off >= m->pba_offset && off < m->pba_offset + 8) {
+		for (unsigned i = 0; i < m->nvec; i++) {
+			collect_pending(&m->v[i]);
+			if (m->v[i].pending)
+				val |= 1ULL << i;
+		}
+		val >>= 8 * (off - m->pba_offset);
+	}
+	pthread_mutex_unlock(&m->lock);
+	memcpy(data, &val, len);
+}
+
+static void write_word(struct pci_msix *m, uint64_t off, uint32_t val)
+{
+	if (off >= m->nvec * MSIX_ENTRY_SIZE) {
+		log_guest("msix: %s: write to the read-only PBA or past the table ignored", m->dev->name);
+		return;
+	}
+	unsigned i = off / MSIX_ENTRY_SIZE;
+	struct msix_vector *v = &m->v[i];
+	switch (off % MSIX_ENTRY_SIZE) {
+	case MSIX_ENTRY_ADDR_LO: v->addr_lo = val & ~3U; break; /* DWORD aligned */
+	case MSIX_ENTRY_ADDR_HI: v->addr_hi = val; break;
+	case MSIX_ENTRY_DATA: v->data = val; break;
+	default: v->ctrl = val & MSIX_ENTRY_CTRL_MASKED; break;
+	}
+	sync_vector(m, i);
+}
+
+static void bar_write(void *opaque, uint64_t off, const void *data, unsigned len)
+{
+	struct pci_msix *m = opaque;
+	if ((len != 4 && len != 8) || (off & (len - 1))) {
+		log_guest("msix: %s: %u-byte write at 0x%llx ignored", m->dev->name, len, (unsigned long long)off);
+		return;
+	}
+	uint64_t val = 0;
+	memcpy(&val, data, len);
+	pthread_mutex_lock(&m->lock);
+	write_word(m, off, (uint32_t)val);
+	if (len == 8)
+		write_word(m, off + 4, (uint32_t)(val >> 32));
+	pthread_mutex_unlock(&m->lock);
+}
+
+const struct bus_ops pci_msix_bar_ops = { .read = bar_read, .write = bar_write };

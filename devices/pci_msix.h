@@ -1,0 +1,58 @@
+/* MSI-X (PCI Local Bus 3.0, 6.8.2): capability, vector table and pending-bit array. Each vector
+ * becomes a KVM GSI route; an eventfd bound to a vector (a virtqueue's call fd) is a KVM irqfd
+ * while the vector is unmasked, and counts in the pending bit while it is masked. */
+#ifndef DEVICES_PCI_MSIX_H
+#define DEVICES_PCI_MSIX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../vmm/bus.h"
+#include "../vmm/irq_routing.h"
+#include "pci.h"
+
+#define MSIX_MAX_VECTORS     32
+#define MSIX_ENTRY_SIZE      16
+#define MSIX_ENTRY_ADDR_LO   0
+#define MSIX_ENTRY_ADDR_HI   4
+#define MSIX_ENTRY_DATA      8
+#define MSIX_ENTRY_CTRL      12
+#define MSIX_ENTRY_CTRL_MASKED 0x1
+#define MSIX_CAP_SIZE        12
+
+struct msix_vector {
+	uint32_t addr_lo, addr_hi, data, ctrl;
+	bool pending;
+	int gsi;       /* -1 until the vector is first used */
+	int irqfd;     /* eventfd bound to the vector, -1 if none */
+	bool irqfd_on; /* the irqfd is assigned in KVM */
+	bool routed;
+};
+
+struct pci_msix {
+	pthread_mutex_t lock;
+	struct pci_device *dev;
+	struct irq_routing *routing;
+	unsigned cap;      /* offset of the capability in config space */
+	unsigned nvec;
+	uint32_t pba_offset; /* within the BAR, after the table */
+	struct msix_vector v[MSIX_MAX_VECTORS];
+	uint64_t delivered; /* messages sent by vmm itself (pending ones at unmask included) */
+};
+
+/* Table at offset 0 of BAR `bar`, PBA at `pba_offset` of the same BAR. */
+int pci_msix_init(struct pci_msix *m, struct pci_device *dev, struct irq_routing *rt, unsigned nvec,
+		  unsigned bar, uint32_t pba_offset) __must_check;
+void pci_msix_destroy(struct pci_msix *m);
+/* The BAR handler: table and PBA. */
+extern const struct bus_ops pci_msix_bar_ops;
+/* Call after config space writes: the Enable and Function Mask bits may have changed. */
+void pci_msix_config_written(struct pci_msix *m);
+/* Bind an eventfd to a vector (fd -1 unbinds). */
+int pci_msix_bind_irqfd(struct pci_msix *m, unsigned vec, int fd) __must_check;
+/* Raise a vector from vmm: sent now, or left pending while masked. */
+void pci_msix_notify(struct pci_msix *m, unsigned vec);
+bool pci_msix_enabled(struct pci_msix *m);
+
+#endif

@@ -1,0 +1,158 @@
+/* virtio-net: feature set, device configuration, and start/stop of the vhost-net data path. */
+#include "net.h"
+
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BIT(n) (1ULL << (n))
+
+/* Offloads the guest may receive, and the tap flag each needs. */
+static const struct { unsigned feature; unsigned tun; } guest_offloads[] = {
+	{ VIRTIO_NET_F_GUEST_CSUM, TUN_F_CSUM },
+	{ VIRTIO_NET_F_GUEST_TSO4, TUN_F_TSO4 },
+	{ VIRTIO_NET_F_GUEST_TSO6, TUN_F_TSO6 },
+	{ VIRTIO_NET_F_GUEST_ECN, TUN_F_TSO_ECN },
+};
+
+static uint64_t net_features(void *opaque)
+{
+	struct virtio_net *net = opaque;
+	/* Ring features come from vhost, offloads from the tap, each masked to what it can do. */
+	uint64_t f = net->vhost.features &
+		     (BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_NET_F_MRG_RXBUF));
+	f |= BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS);
+	/* The tap with a vnet header accepts partial checksums and GSO from the guest. */
+	f |= BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6) |
+	     BIT(VIRTIO_NET_F_HOST_ECN);
+	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
+		if ((net->tap.offloads & guest_offloads[i].tun) == guest_offloads[i].tun)
+			f |= BIT(guest_offloads[i].feature);
+	/* GUEST_TSO* and GUEST_ECN need GUEST_CSUM (5.1.3.1). */
+	if (!(f & BIT(VIRTIO_NET_F_GUEST_CSUM)))
+		f &= ~(BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6) | BIT(VIRTIO_NET_F_GUEST_ECN));
+	return f;
+}
+
+static void net_config_read(void *opaque, unsigned off, void *data, unsigned len)
+{
+	struct virtio_net *net = opaque;
+	struct virtio_net_config cfg = { 0 };
+	memcpy(cfg.mac, net->mac, 6);
+	cfg.status = net->link_status;
+	memset(data, 0, len);
+	if (off < sizeof(cfg))
+		memcpy(data, (uint8_t *)&cfg + off, len < sizeof(cfg) - off ? len : sizeof(cfg) - off);
+}
+
+static void net_config_write(void *opaque, unsigned off, const void *data, unsigned len)
+{
+	(void)opaque; (void)data;
+	/* MAC and status are read-only once VERSION_1 is negotiated (5.1.4). */
+	log_guest("virtio-net: write to device config 0x%x (%u bytes) ignored", off, len);
+}
+
+static int net_activate(void *opaque, struct virtio_pci *vp)
+{
+	struct virtio_net *net = opaque;
+	unsigned tun = 0;
+	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
+		if (vp->driver_features & BIT(guest_offloads[i].feature))
+			tun |= guest_offloads[i].tun;
+	int ret = tap_set_offload(&net->tap, tun);
+	if (ret)
+		return ret;
+	return vhost_net_start(&net->vhost, vp->mem, vp, vp->driver_features, net->tap.fd);
+}
+
+static void net_reset(void *opaque, struct virtio_pci *vp)
+{
+	struct virtio_net *net = opaque;
+	(void)vp;
+	if (vhost_net_stop(&net->vhost))
+		log_guest("virtio-net: reopening vhost-net after a reset failed");
+}
+
+static const struct virtio_device_ops net_ops = {
+	.device_id = 1, /* VIRTIO_ID_NET */
+	.num_queues = 2,
+	.max_queue_size = VIRTIO_NET_QUEUE_SIZE,
+	.class_code = 0x0200, /* network, Ethernet */
+	.features = net_features,
+	.config_read = net_config_read,
+	.config_write = net_config_write,
+	.activate = net_activate,
+	.reset = net_reset,
+};
+
+int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	const uint8_t def[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	memcpy(o->mac, def, 6);
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *save = NULL;
+	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "tap=", 4) && kv[4] && strlen(kv + 4) < IFNAMSIZ) {
+			snprintf(o->tap, sizeof(o->tap), "%s", kv + 4);
+		} else if (!strncmp(kv, "mac=", 4)) {
+			unsigned m[6];
+			char tail;
+			if (sscanf(kv + 4, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &tail) != 6) {
+				snprintf(err, errlen, "bad MAC address '%s' in --net", kv + 4);
+				return -EINVAL;
+			}
+			for (int i = 0; i < 6; i++) {
+				if (m[i] > 0xFF) {
+					snprintf(err, errlen, "bad MAC address '%s' in --net", kv + 4);
+					return -EINVAL;
+				}
+				o->mac[i] = (uint8_t)m[i];
+			}
+			if (o->mac[0] & 1) {
+				snprintf(err, errlen, "MAC address '%s' is a multicast address", kv + 4);
+				return -EINVAL;
+			}
+		} else {
+			snprintf(err, errlen, "bad --net option '%s': use tap=NAME[,mac=XX:XX:XX:XX:XX:XX]", kv);
+			return -EINVAL;
+		}
+	}
+	if (!o->tap[0]) {
+		snprintf(err, errlen, "--net needs tap=NAME");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, const struct guest_memory *mem,
+		    struct irq_routing *rt, int vm_fd, char *err, size_t errlen)
+{
+	memset(net, 0, sizeof(*net));
+	net->tap.fd = -1;
+	net->vhost.fd = -1;
+	memcpy(net->mac, o->mac, 6);
+	net->link_status = VIRTIO_NET_S_LINK_UP;
+	int ret = vhost_net_open(&net->vhost, err, errlen);
+	if (ret)
+		return ret;
+	ret = tap_open(&net->tap, o->tap, err, errlen);
+	if (ret)
+		return ret;
+	ret = virtio_pci_init(&net->vp, &net_ops, net, mem, rt, vm_fd);
+	if (ret)
+		snprintf(err, errlen, "virtio-net set-up failed: %s", strerror(-ret));
+	net->vp.pci.name = "virtio-net";
+	return ret;
+}
+
+void virtio_net_destroy(struct virtio_net *net)
+{
+	virtio_pci_destroy(&net->vp);
+	vhost_net_close(&net->vhost);
+	tap_close(&net->tap);
+}

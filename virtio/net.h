@@ -1,0 +1,34 @@
+/* virtio-net (virtio 1.2, 5.1) with vhost-net as its data path and a tap as backend. */
+#ifndef VIRTIO_NET_H
+#define VIRTIO_NET_H
+
+#include <stdint.h>
+
+#include "tap.h"
+#include "vhost_net.h"
+#include "virtio_pci.h"
+
+#define VIRTIO_NET_QUEUE_SIZE 256
+#define VIRTIO_NET_RX_QUEUE   0
+#define VIRTIO_NET_TX_QUEUE   1
+
+struct virtio_net_options {
+	char tap[IFNAMSIZ];
+	uint8_t mac[6];
+};
+
+struct virtio_net {
+	struct virtio_pci vp;
+	struct tap tap;
+	struct vhost_net vhost;
+	uint8_t mac[6];
+	uint16_t link_status;
+};
+
+/* Parses "tap=NAME[,mac=XX:XX:XX:XX:XX:XX]"; the default MAC is 52:54:00:12:34:56, as QEMU's. */
+int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, size_t errlen) __must_check;
+int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, const struct guest_memory *mem,
+		    struct irq_routing *rt, int vm_fd, char *err, size_t errlen) __must_check;
+void virtio_net_destroy(struct virtio_net *net);
+
+#endif

@@ -1,0 +1,406 @@
+/* virtio-pci modern transport: register decoding, feature negotiation, the device status state
+ * machine, queue set-up, and the KVM ioeventfds on the notify addresses. */
+#include "virtio_pci.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define STATUS_NEEDS_RESET 0x40 /* VIRTIO_CONFIG_S_NEEDS_RESET */
+
+static unsigned nvectors(const struct virtio_pci *vp) { return vp->ops->num_queues + 1u; }
+
+uint64_t virtio_pci_offered_features(struct virtio_pci *vp)
+{
+	return vp->ops->features(vp->dev) | (1ULL << VIRTIO_F_VERSION_1);
+}
+
+/* Registers (or removes) one KVM ioeventfd per queue at base + VPCI_NOTIFY_OFFSET + 4*q, so that
+ * the driver's notify writes wake the backend without leaving the kernel. */
+static int set_ioeventfds(struct virtio_pci *vp, uint64_t bar0, bool assign)
+{
+	if (vp->vm_fd < 0 || !bar0)
+		return 0;
+	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+		struct kvm_ioeventfd ev = {
+			.addr = bar0 + VPCI_NOTIFY_OFFSET + (uint64_t)q * VPCI_NOTIFY_MULT,
+			.len = 2, /* the driver writes the 16-bit queue index */
+			.fd = vp->queues[q].kick_fd,
+			.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+		};
+		if (ioctl(vp->vm_fd, KVM_IOEVENTFD, &ev) < 0 && assign)
+			return -errno;
+	}
+	return 0;
+}
+
+static void bar_moved(struct pci_device *dev, unsigned bar, uint64_t old_addr, uint64_t new_addr)
+{
+	struct virtio_pci *vp = dev->owner;
+	if (bar != VPCI_BAR_STRUCTS)
+		return;
+	pthread_mutex_lock(&vp->lock);
+	set_ioeventfds(vp, old_addr, false);
+	int ret = set_ioeventfds(vp, new_addr, true);
+	vp->notify_base = ret ? 0 : new_addr;
+	if (ret)
+		log_guest("virtio-pci: %s: notify ioeventfds at 0x%llx failed: %s (kicks go through vmm)",
+			  dev->name, (unsigned long long)new_addr, strerror(-ret));
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static void config_written(struct pci_device *dev, unsigned reg, unsigned len)
+{
+	struct virtio_pci *vp = dev->owner;
+	if (reg < vp->msix.cap + MSIX_CAP_SIZE && reg + len > vp->msix.cap)
+		pci_msix_config_written(&vp->msix);
+}
+
+static void add_vendor_cap(struct pci_device *dev, uint8_t type, uint8_t bar, uint32_t off, uint32_t len, bool notify)
+{
+	struct virtio_pci_notify_cap c = { 0 };
+	c.cap.cap_vndr = PCI_CAP_ID_VNDR;
+	c.cap.cap_len = notify ? sizeof(c) : sizeof(c.cap);
+	c.cap.cfg_type = type;
+	c.cap.bar = bar;
+	c.cap.offset = off;
+	c.cap.length = len;
+	c.notify_off_multiplier = VPCI_NOTIFY_MULT;
+	pci_device_add_cap(dev, &c, c.cap.cap_len);
+}
+
+static void reset_queues(struct virtio_pci *vp)
+{
+	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+		struct virtio_queue *vq = &vp->queues[q];
+		int kick = vq->kick_fd, call = vq->call_fd;
+		*vq = (struct virtio_queue){ .size = vp->ops->max_queue_size, .msix_vector = VIRTIO_MSI_NO_VECTOR,
+					     .kick_fd = kick, .call_fd = call };
+	}
+}
+
+int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
+		    const struct guest_memory *mem, struct irq_routing *rt, int vm_fd)
+{
+	memset(vp, 0, sizeof(*vp));
+	if (ops->num_queues > VIRTIO_MAX_QUEUES)
+		return -EINVAL;
+	vp->ops = ops;
+	vp->dev = dev;
+	vp->mem = mem;
+	vp->vm_fd = vm_fd;
+	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
+	for (unsigned q = 0; q < ops->num_queues; q++) {
+		vp->queues[q].kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		vp->queues[q].call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vp->queues[q].kick_fd < 0 || vp->queues[q].call_fd < 0)
+			return -errno;
+	}
+	reset_queues(vp);
+	struct pci_device *p = &vp->pci;
+	pci_device_init(p, "virtio", VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + ops->device_id),
+			(uint32_t)ops->class_code << 8, PCI_HEADER_TYPE_NORMAL);
+	p->owner = vp;
+	p->cfg[PCI_REVISION_ID] = 1; /* non-transitional devices have revision 1 or more (4.1.2.1) */
+	uint16_t sub_vendor = VIRTIO_PCI_VENDOR, sub_id = ops->device_id;
+	memcpy(&p->cfg[PCI_SUBSYSTEM_VENDOR_ID], &sub_vendor, 2);
+	memcpy(&p->cfg[PCI_SUBSYSTEM_ID], &sub_id, 2);
+	int ret = pci_device_set_bar(p, VPCI_BAR_STRUCTS, VPCI_BAR0_SIZE, false, false);
+	if (!ret)
+		ret = pci_device_set_bar(p, VPCI_BAR_MSIX, VPCI_BAR1_SIZE, false, false);
+	if (ret)
+		return ret;
+	pci_device_set_bar_ops(p, VPCI_BAR_STRUCTS, &virtio_pci_bar0_ops, vp);
+	pci_device_set_bar_ops(p, VPCI_BAR_MSIX, &pci_msix_bar_ops, &vp->msix);
+	add_vendor_cap(p, VIRTIO_PCI_CAP_COMMON_CFG, 0, VPCI_COMMON_OFFSET, VPCI_COMMON_SIZE, false);
+	add_vendor_cap(p, VIRTIO_PCI_CAP_NOTIFY_CFG, 0, VPCI_NOTIFY_OFFSET, VPCI_NOTIFY_SIZE, true);
+	add_vendor_cap(p, VIRTIO_PCI_CAP_ISR_CFG, 0, VPCI_ISR_OFFSET, VPCI_ISR_SIZE, false);
+	add_vendor_cap(p, VIRTIO_PCI_CAP_DEVICE_CFG, 0, VPCI_DEVICE_OFFSET, VPCI_DEVICE_SIZE, false);
+	ret = pci_msix_init(&vp->msix, p, rt, nvectors(vp), VPCI_BAR_MSIX, VPCI_MSIX_PBA_OFFSET);
+	if (ret)
+		return ret;
+	p->config_written = config_written;
+	p->bar_moved = bar_moved;
+	return -pthread_mutex_init(&vp->lock, NULL);
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+	if (!vp->ops)
+		return;
+	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+		if (vp->queues[q].kick_fd >= 0) close(vp->queues[q].kick_fd);
+		if (vp->queues[q].call_fd >= 0) close(vp->queues[q].call_fd);
+	}
+	pci_msix_destroy(&vp->msix);
+	pthread_mutex_destroy(&vp->lock);
+}
+
+/* Lock held. */
+static void needs_reset_locked(struct virtio_pci *vp, const char *why)
+{
+	log_guest("virtio-pci: %s: %s; device needs reset", vp->pci.name, why);
+	vp->status |= STATUS_NEEDS_RESET;
+	vp->config_generation++;
+	vp->isr |= VIRTIO_ISR_CONFIG;
+	if (vp->msix_config != VIRTIO_MSI_NO_VECTOR)
+		pci_msix_notify(&vp->msix, vp->msix_config);
+}
+
+void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why)
+{
+	pthread_mutex_lock(&vp->lock);
+	needs_reset_locked(vp, why);
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static void device_reset(struct virtio_pci *vp)
+{
+	if (vp->active)
+		vp->ops->reset(vp->dev, vp);
+	vp->active = false;
+	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+		uint16_t vec = vp->queues[q].msix_vector;
+		if (vec < nvectors(vp) && pci_msix_bind_irqfd(&vp->msix, vec, -1))
+			log_guest("virtio-pci: %s: unbinding queue %u's interrupt failed", vp->pci.name, q);
+	}
+	vp->status = 0;
+	vp->driver_features = 0;
+	vp->device_feature_select = vp->driver_feature_select = 0;
+	vp->queue_select = 0;
+	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
+	vp->isr = 0;
+	reset_queues(vp);
+}
+
+/* The rings of every enabled queue must lie in guest RAM (virtio 1.2, 2.7: sizes of the
+ * descriptor table, driver and device areas). */
+static const char *check_queues(struct virtio_pci *vp)
+{
+	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+		const struct virtio_queue *vq = &vp->queues[q];
+		if (!vq->enabled)
+			continue;
+		if (!guest_ptr(vp->mem, vq->desc, 16ULL * vq->size) || (vq->desc & 15))
+			return "a descriptor table is outside guest RAM or misaligned";
+		if (!guest_ptr(vp->mem, vq->driver, 6 + 2ULL * vq->size) || (vq->driver & 1))
+			return "a driver area is outside guest RAM or misaligned";
+		if (!guest_ptr(vp->mem, vq->device, 6 + 8ULL * vq->size) || (vq->device & 3))
+			return "a device area is outside guest RAM or misaligned";
+	}
+	return NULL;
+}
+
+static void activate(struct virtio_pci *vp)
+{
+	const char *bad = check_queues(vp);
+	if (bad) {
+		needs_reset_locked(vp, bad);
+		return;
+	}
+	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+		const struct virtio_queue *vq = &vp->queues[q];
+		if (vq->enabled && vq->msix_vector < nvectors(vp) &&
+		    pci_msix_bind_irqfd(&vp->msix, vq->msix_vector, vq->call_fd)) {
+			needs_reset_locked(vp, "binding a queue interrupt failed");
+			return;
+		}
+	}
+	int ret = vp->ops->activate(vp->dev, vp);
+	if (ret) {
+		char why[96];
+		snprintf(why, sizeof(why), "starting the device failed (%s)", strerror(-ret));
+		needs_reset_locked(vp, why);
+		return;
+	}
+	vp->active = true;
+}
+
+static void write_status(struct virtio_pci *vp, uint8_t val)
+{
+	if (val == 0) {
+		device_reset(vp);
+		return;
+	}
+	uint8_t old = vp->status;
+	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		uint64_t offered = virtio_pci_offered_features(vp);
+		/* The device refuses features it did not offer, and drivers without VERSION_1. */
+		if ((vp->driver_features & ~offered) || !(vp->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
+			log_guest("virtio-pci: %s: driver features 0x%llx not accepted (offered 0x%llx)", vp->pci.name,
+				  (unsigned long long)vp->driver_features, (unsigned long long)offered);
+			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+		}
+	}
+	vp->status = val | (old & STATUS_NEEDS_RESET);
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) && !vp->active) {
+		if (!(vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
+			needs_reset_locked(vp, "DRIVER_OK without FEATURES_OK");
+		else
+			activate(vp);
+	}
+}
+
+static struct virtio_queue *selected(struct virtio_pci *vp)
+{
+	return vp->queue_select < vp->ops->num_queues ? &vp->queues[vp->queue_select] : NULL;
+}
+
+static uint64_t common_read(struct virtio_pci *vp, unsigned off)
+{
+	struct virtio_queue *vq = selected(vp);
+	uint64_t offered = virtio_pci_offered_features(vp);
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT: return vp->device_feature_select;
+	case VIRTIO_PCI_COMMON_DF:
+		return vp->device_feature_select < 2 ? (uint32_t)(offered >> (32 * vp->device_feature_select)) : 0;
+	case VIRTIO_PCI_COMMON_GFSELECT: return vp->driver_feature_select;
+	case VIRTIO_PCI_COMMON_GF:
+		return vp->driver_feature_select < 2 ? (uint32_t)(vp->driver_features >> (32 * vp->driver_feature_select)) : 0;
+	case VIRTIO_PCI_COMMON_MSIX: return vp->msix_config;
+	case VIRTIO_PCI_COMMON_NUMQ: return vp->ops->num_queues;
+	case VIRTIO_PCI_COMMON_STATUS: return vp->status;
+	case VIRTIO_PCI_COMMON_CFGGENERATION: return vp->config_generation;
+	case VIRTIO_PCI_COMMON_Q_SELECT: return vp->queue_select;
+	case VIRTIO_PCI_COMMON_Q_SIZE: return vq ? vq->size : 0;
+	case VIRTIO_PCI_COMMON_Q_MSIX: return vq ? vq->msix_vector : VIRTIO_MSI_NO_VECTOR;
+	case VIRTIO_PCI_COMMON_Q_ENABLE: return vq ? vq->enabled : 0;
+	case VIRTIO_PCI_COMMON_Q_NOFF: return vp->queue_select;
+	case VIRTIO_PCI_COMMON_Q_DESCLO: return vq ? (uint32_t)vq->desc : 0;
+	case VIRTIO_PCI_COMMON_Q_DESCHI: return vq ? vq->desc >> 32 : 0;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO: return vq ? (uint32_t)vq->driver : 0;
+	case VIRTIO_PCI_COMMON_Q_AVAILHI: return vq ? vq->driver >> 32 : 0;
+	case VIRTIO_PCI_COMMON_Q_USEDLO: return vq ? (uint32_t)vq->device : 0;
+	case VIRTIO_PCI_COMMON_Q_USEDHI: return vq ? vq->device >> 32 : 0;
+	default: return 0;
+	}
+}
+
+/* Width in bytes of each common-config field (virtio 1.2, 4.1.4.3). */
+static unsigned common_width(unsigned off)
+{
+	switch (off) {
+	case VIRTIO_PCI_COMMON_STATUS: case VIRTIO_PCI_COMMON_CFGGENERATION: return 1;
+	case VIRTIO_PCI_COMMON_MSIX: case VIRTIO_PCI_COMMON_NUMQ: case VIRTIO_PCI_COMMON_Q_SELECT:
+	case VIRTIO_PCI_COMMON_Q_SIZE: case VIRTIO_PCI_COMMON_Q_MSIX: case VIRTIO_PCI_COMMON_Q_ENABLE:
+	case VIRTIO_PCI_COMMON_Q_NOFF: return 2;
+	default: return off < VPCI_COMMON_SIZE && !(off & 3) ? 4 : 0;
+	}
+}
+
+static void set_half(uint64_t *v, bool high, uint32_t val)
+{
+	*v = high ? (*v & 0xFFFFFFFFULL) | (uint64_t)val << 32 : (*v & ~0xFFFFFFFFULL) | val;
+}
+
+static void common_write(struct virtio_pci *vp, unsigned off, uint32_t val)
+{
+	struct virtio_queue *vq = selected(vp);
+	bool live = vp->status & VIRTIO_CONFIG_S_DRIVER_OK;
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT: vp->device_feature_select = val; return;
+	case VIRTIO_PCI_COMMON_GFSELECT: vp->driver_feature_select = val; return;
+	case VIRTIO_PCI_COMMON_GF:
+		if (vp->status & VIRTIO_CONFIG_S_FEATURES_OK)
+			break;
+		if (vp->driver_feature_select < 2)
+			set_half(&vp->driver_features, vp->driver_feature_select, val);
+		return;
+	case VIRTIO_PCI_COMMON_MSIX:
+		vp->msix_config = val < nvectors(vp) ? (uint16_t)val : VIRTIO_MSI_NO_VECTOR;
+		return;
+	case VIRTIO_PCI_COMMON_STATUS: write_status(vp, (uint8_t)val); return;
+	case VIRTIO_PCI_COMMON_Q_SELECT: vp->queue_select = (uint16_t)val; return;
+	default: break;
+	}
+	if (!vq || vq->enabled || live) {
+		log_guest("virtio-pci: %s: write 0x%x to common config 0x%x ignored (%s)", vp->pci.name, val, off,
+			  !vq ? "no such queue" : "queue already enabled or device live");
+		return;
+	}
+	switch (off) {
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+		/* A power of two no larger than the maximum (split virtqueues, 2.7). */
+		if (val == 0 || val > vp->ops->max_queue_size || (val & (val - 1)))
+			log_guest("virtio-pci: %s: queue size %u ignored (power of two up to %u)", vp->pci.name, val,
+				  vp->ops->max_queue_size);
+		else
+			vq->size = (uint16_t)val;
+		return;
+	case VIRTIO_PCI_COMMON_Q_MSIX:
+		vq->msix_vector = val < nvectors(vp) ? (uint16_t)val : VIRTIO_MSI_NO_VECTOR;
+		return;
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		if (val == 1)
+			vq->enabled = true;
+		return;
+	case VIRTIO_PCI_COMMON_Q_DESCLO: case VIRTIO_PCI_COMMON_Q_DESCHI:
+		set_half(&vq->desc, off == VIRTIO_PCI_COMMON_Q_DESCHI, val);
+		return;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO: case VIRTIO_PCI_COMMON_Q_AVAILHI:
+		set_half(&vq->driver, off == VIRTIO_PCI_COMMON_Q_AVAILHI, val);
+		return;
+	case VIRTIO_PCI_COMMON_Q_USEDLO: case VIRTIO_PCI_COMMON_Q_USEDHI:
+		set_half(&vq->device, off == VIRTIO_PCI_COMMON_Q_USEDHI, val);
+		return;
+	default:
+		log_guest("virtio-pci: %s: write to read-only common config 0x%x ignored", vp->pci.name, off);
+	}
+}
+
+static void bar0_read(void *opaque, uint64_t off, void *data, unsigned len)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t val = 0;
+	memset(data, 0, len);
+	pthread_mutex_lock(&vp->lock);
+	if (off < VPCI_COMMON_SIZE) {
+		if (common_width(off) == len)
+			val = common_read(vp, (unsigned)off);
+		else
+			log_guest("virtio-pci: %s: %u-byte read of common config 0x%llx ignored", vp->pci.name, len,
+				  (unsigned long long)off);
+	} else if (off >= VPCI_ISR_OFFSET && off < VPCI_ISR_OFFSET + VPCI_ISR_SIZE) {
+		val = vp->isr; /* reading ISR clears it (4.1.4.5) */
+		vp->isr = 0;
+	} else if (off >= VPCI_DEVICE_OFFSET && off < VPCI_DEVICE_OFFSET + VPCI_DEVICE_SIZE && len <= 8) {
+		vp->ops->config_read(vp->dev, (unsigned)(off - VPCI_DEVICE_OFFSET), &val, len);
+	}
+	pthread_mutex_unlock(&vp->lock);
+	memcpy(data, &val, len > 8 ? 8 : len);
+}
+
+static void bar0_write(void *opaque, uint64_t off, const void *data, unsigned len)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t val = 0;
+	memcpy(&val, data, len > 8 ? 8 : len);
+	if (off >= VPCI_NOTIFY_OFFSET && off < VPCI_NOTIFY_OFFSET + VPCI_NOTIFY_SIZE) {
+		/* A kick the ioeventfd did not catch (not registered yet, or another width). */
+		unsigned q = (unsigned)((off - VPCI_NOTIFY_OFFSET) / VPCI_NOTIFY_MULT);
+		uint64_t one = 1;
+		if (q < vp->ops->num_queues && write(vp->queues[q].kick_fd, &one, sizeof(one)) < 0)
+			log_guest("virtio-pci: %s: kick of queue %u lost", vp->pci.name, q);
+		return;
+	}
+	pthread_mutex_lock(&vp->lock);
+	if (off < VPCI_COMMON_SIZE) {
+		if (common_width(off) == len)
+			common_write(vp, (unsigned)off, (uint32_t)val);
+		else
+			log_guest("virtio-pci: %s: %u-byte write to common config 0x%llx ignored", vp->pci.name, len,
+				  (unsigned long long)off);
+	} else if (off >= VPCI_DEVICE_OFFSET && off < VPCI_DEVICE_OFFSET + VPCI_DEVICE_SIZE && len <= 8) {
+		vp->ops->config_write(vp->dev, (unsigned)(off - VPCI_DEVICE_OFFSET), &val, len);
+	} else {
+		log_guest("virtio-pci: %s: write to 0x%llx ignored (read-only or unused)", vp->pci.name,
+			  (unsigned long long)off);
+	}
+	pthread_mutex_unlock(&vp->lock);
+}
+
+const struct bus_ops virtio_pci_bar0_ops = { .read = bar0_read, .write = bar0_write };

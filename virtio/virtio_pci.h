@@ -1,0 +1,96 @@
+/* Modern virtio-pci transport (virtio 1.2, 4.1): capabilities, common configuration, notify,
+ * ISR and device configuration in BAR 0, MSI-X table and PBA in BAR 1. Any virtio device of the
+ * project plugs in through `struct virtio_device_ops`. */
+#ifndef VIRTIO_VIRTIO_PCI_H
+#define VIRTIO_VIRTIO_PCI_H
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../devices/pci.h"
+#include "../devices/pci_msix.h"
+#include "../vmm/irq_routing.h"
+#include "../vmm/memory.h"
+
+/* BAR 0 layout. */
+#define VPCI_BAR_STRUCTS     0
+#define VPCI_COMMON_OFFSET   0x0000
+#define VPCI_COMMON_SIZE     0x0038
+#define VPCI_ISR_OFFSET      0x1000
+#define VPCI_ISR_SIZE        0x0004
+#define VPCI_DEVICE_OFFSET   0x2000
+#define VPCI_DEVICE_SIZE     0x1000
+#define VPCI_NOTIFY_OFFSET   0x3000
+#define VPCI_NOTIFY_MULT     4 /* bytes between queue notify addresses */
+#define VPCI_NOTIFY_SIZE     0x1000
+#define VPCI_BAR0_SIZE       0x4000
+/* BAR 1: MSI-X. */
+#define VPCI_BAR_MSIX        1
+#define VPCI_MSIX_PBA_OFFSET 0x800
+#define VPCI_BAR1_SIZE       0x1000
+
+#define VIRTIO_PCI_VENDOR    0x1AF4
+#define VIRTIO_PCI_DEVICE_BASE 0x1040 /* + virtio device id (4.1.2.1) */
+#define VIRTIO_MAX_QUEUES    8
+#define VIRTIO_ISR_QUEUE     0x1
+#define VIRTIO_ISR_CONFIG    0x2
+
+struct virtio_queue {
+	uint16_t size;
+	uint16_t msix_vector;
+	bool enabled;
+	uint64_t desc, driver, device; /* guest physical ring addresses */
+	int kick_fd;  /* KVM ioeventfd on the queue's notify address */
+	int call_fd;  /* bound to the queue's MSI-X vector as an irqfd */
+};
+
+struct virtio_pci;
+
+struct virtio_device_ops {
+	uint16_t device_id;
+	uint16_t num_queues;
+	uint16_t max_queue_size;
+	uint16_t class_code; /* PCI class << 8 | subclass */
+	/* Device feature bits offered (VERSION_1 is added by the transport). */
+	uint64_t (*features)(void *dev);
+	void (*config_read)(void *dev, unsigned off, void *data, unsigned len);
+	void (*config_write)(void *dev, unsigned off, const void *data, unsigned len);
+	/* DRIVER_OK: start the data path. A negative return makes the device NEEDS_RESET. */
+	int (*activate)(void *dev, struct virtio_pci *vp);
+	/* Status 0: stop the data path and forget the driver's state. */
+	void (*reset)(void *dev, struct virtio_pci *vp);
+};
+
+struct virtio_pci {
+	struct pci_device pci;
+	struct pci_msix msix;
+	const struct virtio_device_ops *ops;
+	void *dev;
+	const struct guest_memory *mem;
+	int vm_fd; /* for ioeventfds; -1 in unit tests */
+	pthread_mutex_t lock;
+	uint32_t device_feature_select, driver_feature_select;
+	uint64_t driver_features;
+	uint8_t status;
+	uint8_t config_generation;
+	uint8_t isr;
+	uint16_t queue_select;
+	uint16_t msix_config;
+	bool active; /* activate() succeeded and reset() has not been called since */
+	uint64_t notify_base; /* where the ioeventfds are registered (0: not registered) */
+	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
+};
+
+int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
+		    const struct guest_memory *mem, struct irq_routing *rt, int vm_fd) __must_check;
+void virtio_pci_destroy(struct virtio_pci *vp);
+/* Marks the device broken (NEEDS_RESET) and tells the driver through the config vector. */
+void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why);
+uint64_t virtio_pci_offered_features(struct virtio_pci *vp);
+
+extern const struct bus_ops virtio_pci_bar0_ops;
+
+#endif
