@@ -12,7 +12,7 @@ expect() {
 	shift 2
 	"$vmm" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	got=$?
-	if [ "$got" = "$want" ] && grep -q -E "$pattern" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -le 1 ] && [ ! -s "$tmp/out" ]; then
+	if [ "$got" = "$want" ] && grep -q -E -e "$pattern" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -le 1 ] && [ ! -s "$tmp/out" ]; then
 		passes=$((passes + 1))
 	else
 		fails=$((fails + 1))
@@ -41,6 +41,12 @@ expect 2 "bad CPU count 'two'" run --kernel "$k" --cpus two
 expect 2 "bad --on-reboot value 'maybe'" run --kernel "$k" --on-reboot=maybe
 expect 2 "unknown or incomplete option '--frobnicate'" run --kernel "$k" --frobnicate
 expect 2 "unexpected argument 'extra'" run --kernel "$k" extra
+expect 2 "--net needs tap=NAME" run --kernel "$k" --net mac=52:54:00:00:00:01
+expect 2 "bad MAC address '52:54:00'" run --kernel "$k" --net tap=t0,mac=52:54:00
+expect 2 "bad MAC address '52:54:00:00:00:1ff'" run --kernel "$k" --net tap=t0,mac=52:54:00:00:00:1ff
+expect 2 "is a multicast address" run --kernel "$k" --net tap=t0,mac=01:00:5e:00:00:01
+expect 2 "bad --net option 'queues=9'" run --kernel "$k" --net tap=t0,queues=9
+expect 2 "only one --net" run --kernel "$k" --net tap=t0 --net tap=t1
 expect 2 "unknown command 'fly'" fly
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -43,6 +43,12 @@ if [ $rc -eq 124 ]; then
 	tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
 	exit 1
 fi
+if ! grep -q "^L1: \(tests\|bench\) finished" "$log"; then
+	echo "boot tests: L1 ended before the scenarios finished (emulator status $rc); log tail:"
+	tail -n 40 "$log" | tr -d '\r' | sed 's/^/    /'
+	tail -n 5 "$log.qemu" 2>/dev/null | sed 's/^/    qemu: /'
+	exit 1
+fi
 if [ "$what" = bench ]; then
 	grep -q "^BENCH: bench-exit" "$log"
 	exit $?

@@ -217,8 +217,22 @@ scenario_net() {
 	set -- $line
 	[ "$#" -ge 7 ] || { fail "virtio queue vectors missing from /proc/interrupts: $line"; return; }
 	[ "$3" = 1 ] && [ "$6" = 1 ] && [ "$2" -gt 0 ] && [ "$5" -gt 0 ] || { fail "queue vectors not PCI-MSI or not counting: $line"; return; }
+	# A driver that goes away mid-traffic (device reset), a hostile one poking the registers,
+	# then the real driver again: vmm keeps running and the device works afterwards.
+	dev=0000:00:01.0
+	send "ping -i 0.2 169.254.10.1 >/dev/null 2>&1 & sleep 1; echo $dev > /sys/bus/pci/drivers/virtio-pci/unbind; echo UNBOUND"
+	wait_out "^UNBOUND" "$(t 20)" || { fail "unbinding the driver hung"; return; }
+	send "vpoke /sys/bus/pci/devices/$dev/resource0"
+	wait_out "^vpoke: done" "$(t 20)" || { fail "vpoke did not finish"; return; }
+	grep -q "^vpoke: FAIL" "$out" && { fail "the device mishandled bad register writes: $(grep '^vpoke: FAIL' "$out" | tr -d '\r' | head -n 3)"; return; }
+	[ "$(grep -c '^vpoke: ok' "$out")" -ge 7 ] || { fail "vpoke ran too few checks"; return; }
+	grep -q "needs reset" "$err" || { fail "no log line about the NEEDS_RESET"; return; }
+	kill -0 "$vmm_pid" || { fail "vmm died"; return; }
+	send "echo $dev > /sys/bus/pci/drivers/virtio-pci/bind; sleep 1; ip addr add 169.254.10.2/24 dev eth0; ip link set eth0 up; sleep 2; ping -c 3 -W 5 169.254.10.1 | tail -n 2 | sed 's/^/AGAIN: /'"
+	wait_out "^AGAIN: 3 packets transmitted, 3 packets received" "$(t 40)" || { fail "no network after the driver came back"; return; }
 	send "poweroff -f"
 	wait_exit "$(t 30)" || { fail "vmm still running after poweroff"; return; }
+	[ "$status" = 0 ] || { fail "exit status $status, want 0"; return; }
 	pass "rx=${rx}Mbit/s tx=${tx}Mbit/s rr=${tps}/s exits=$exits packets=$packets irqs: $line"
 }
 

@@ -1,0 +1,84 @@
+/* Drives a virtio-pci device's registers directly from inside the guest, the way a buggy or
+ * hostile driver would, and prints what the device answered. Run with the device unbound from
+ * its driver:  vpoke /sys/bus/pci/devices/0000:00:01.0/resource0
+ * Each check prints "vpoke: ok NAME" or "vpoke: FAIL NAME ...", then "vpoke: done". */
+#include <fcntl.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static volatile uint8_t *bar;
+static int failures;
+
+static uint8_t r8(unsigned o) { return bar[o]; }
+static uint16_t r16(unsigned o) { return *(volatile uint16_t *)(bar + o); }
+static void w8(unsigned o, uint8_t v) { bar[o] = v; }
+static void w16(unsigned o, uint16_t v) { *(volatile uint16_t *)(bar + o) = v; }
+static void w32(unsigned o, uint32_t v) { *(volatile uint32_t *)(bar + o) = v; }
+
+static void expect(const char *name, int ok, unsigned long got)
+{
+	printf("vpoke: %s %s (read 0x%lx)\n", ok ? "ok" : "FAIL", name, got);
+	failures += !ok;
+}
+
+static void negotiate(void)
+{
+	w8(VIRTIO_PCI_COMMON_STATUS, 0);
+	w8(VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	w32(VIRTIO_PCI_COMMON_GFSELECT, 1);
+	w32(VIRTIO_PCI_COMMON_GF, 1); /* VERSION_1 */
+	w32(VIRTIO_PCI_COMMON_GFSELECT, 0);
+	w32(VIRTIO_PCI_COMMON_GF, 0);
+	w8(VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: vpoke /sys/bus/pci/devices/DEV/resource0\n");
+		return 2;
+	}
+	int fd = open(argv[1], O_RDWR | O_SYNC);
+	bar = fd < 0 ? MAP_FAILED : mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (bar == MAP_FAILED) {
+		perror("vpoke: mapping BAR 0");
+		return 1;
+	}
+	uint16_t max = (w16(VIRTIO_PCI_COMMON_Q_SELECT, 0), r16(VIRTIO_PCI_COMMON_Q_SIZE));
+	negotiate();
+	w16(VIRTIO_PCI_COMMON_Q_SELECT, 0);
+	w16(VIRTIO_PCI_COMMON_Q_SIZE, 1000);
+	expect("queue-size-not-power-of-two-ignored", r16(VIRTIO_PCI_COMMON_Q_SIZE) == max, r16(VIRTIO_PCI_COMMON_Q_SIZE));
+	w16(VIRTIO_PCI_COMMON_Q_SIZE, (uint16_t)(max * 2));
+	expect("queue-size-over-maximum-ignored", r16(VIRTIO_PCI_COMMON_Q_SIZE) == max, r16(VIRTIO_PCI_COMMON_Q_SIZE));
+	w16(VIRTIO_PCI_COMMON_NUMQ, 77);
+	expect("num-queues-read-only", r16(VIRTIO_PCI_COMMON_NUMQ) != 77, r16(VIRTIO_PCI_COMMON_NUMQ));
+	w8(VIRTIO_PCI_COMMON_CFGGENERATION, 0x55);
+	expect("config-generation-read-only", r8(VIRTIO_PCI_COMMON_CFGGENERATION) != 0x55, r8(VIRTIO_PCI_COMMON_CFGGENERATION));
+	/* Rings far outside guest RAM, then DRIVER_OK: the device must answer NEEDS_RESET. */
+	w32(VIRTIO_PCI_COMMON_Q_DESCLO, 0);
+	w32(VIRTIO_PCI_COMMON_Q_DESCHI, 0x100); /* 1 TiB */
+	w32(VIRTIO_PCI_COMMON_Q_AVAILHI, 0x100);
+	w32(VIRTIO_PCI_COMMON_Q_USEDHI, 0x100);
+	w16(VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+	w8(VIRTIO_PCI_COMMON_STATUS, r8(VIRTIO_PCI_COMMON_STATUS) | VIRTIO_CONFIG_S_DRIVER_OK);
+	expect("rings-outside-ram-need-reset", r8(VIRTIO_PCI_COMMON_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	       r8(VIRTIO_PCI_COMMON_STATUS));
+	/* Reset clears it; rings at the very end of the 32-bit address space also need reset. */
+	w8(VIRTIO_PCI_COMMON_STATUS, 0);
+	expect("reset-clears-status", r8(VIRTIO_PCI_COMMON_STATUS) == 0, r8(VIRTIO_PCI_COMMON_STATUS));
+	negotiate();
+	w16(VIRTIO_PCI_COMMON_Q_SELECT, 1);
+	w32(VIRTIO_PCI_COMMON_Q_DESCLO, 0xFFFFF000);
+	w16(VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+	w8(VIRTIO_PCI_COMMON_STATUS, r8(VIRTIO_PCI_COMMON_STATUS) | VIRTIO_CONFIG_S_DRIVER_OK);
+	expect("ring-in-pci-hole-needs-reset", r8(VIRTIO_PCI_COMMON_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	       r8(VIRTIO_PCI_COMMON_STATUS));
+	w8(VIRTIO_PCI_COMMON_STATUS, 0);
+	printf("vpoke: done failures=%d\n", failures);
+	return failures != 0;
+}

@@ -1,0 +1,242 @@
+/* virtio-pci transport: capability layout, feature negotiation, queue set-up and its checks,
+ * the status state machine with NEEDS_RESET, reset, ISR; MSI-X table, masking and PBA. */
+#include <string.h>
+
+#include "../../virtio/virtio_pci.h"
+#include "check.h"
+
+static struct virtio_pci vp;
+static struct guest_memory mem;
+static int activations, resets;
+
+static uint64_t features(void *d) { (void)d; return 1ULL << 5 | 1ULL << 16; }
+static void cfg_read(void *d, unsigned off, void *data, unsigned len) { (void)d; memset(data, (int)off + 1, len); }
+static void cfg_write(void *d, unsigned off, const void *data, unsigned len) { (void)d; (void)off; (void)data; (void)len; }
+static int act(void *d, struct virtio_pci *p) { (void)d; (void)p; activations++; return 0; }
+static void rst(void *d, struct virtio_pci *p) { (void)d; (void)p; resets++; }
+
+static const struct virtio_device_ops ops = {
+	.device_id = 1, .num_queues = 2, .max_queue_size = 256, .class_code = 0x0200,
+	.features = features, .config_read = cfg_read, .config_write = cfg_write, .activate = act, .reset = rst,
+};
+
+static uint32_t rd(unsigned off, unsigned len)
+{
+	uint32_t v = 0;
+	virtio_pci_bar0_ops.read(&vp, off, &v, len);
+	return v;
+}
+static void wr(unsigned off, unsigned len, uint32_t v) { virtio_pci_bar0_ops.write(&vp, off, &v, len); }
+static uint32_t mrd(unsigned off) { uint32_t v = 0; pci_msix_bar_ops.read(&vp.msix, off, &v, 4); return v; }
+static void mwr(unsigned off, uint32_t v) { pci_msix_bar_ops.write(&vp.msix, off, &v, 4); }
+
+static void set_features(uint64_t f)
+{
+	wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	wr(VIRTIO_PCI_COMMON_GF, 4, (uint32_t)f);
+	wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+	wr(VIRTIO_PCI_COMMON_GF, 4, (uint32_t)(f >> 32));
+}
+
+static void setup_queue(unsigned q, uint64_t desc, uint16_t size)
+{
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	wr(VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
+	wr(VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)desc);
+	wr(VIRTIO_PCI_COMMON_Q_DESCHI, 4, (uint32_t)(desc >> 32));
+	wr(VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)(desc + 0x1000));
+	wr(VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)(desc + 0x2000));
+	wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
+	wr(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+}
+
+static void check_caps(void)
+{
+	const uint8_t *c = vp.pci.cfg;
+	CHECK_EQ(c[PCI_VENDOR_ID] | c[PCI_VENDOR_ID + 1] << 8, 0x1AF4);
+	CHECK_EQ(c[PCI_DEVICE_ID] | c[PCI_DEVICE_ID + 1] << 8, 0x1041);
+	CHECK(c[PCI_REVISION_ID] >= 1);
+	CHECK(c[PCI_STATUS] & PCI_STATUS_CAP_LIST);
+	unsigned seen = 0, msix = 0, guard = 0;
+	for (unsigned off = c[PCI_CAPABILITY_LIST]; off && guard < 16; off = c[off + 1], guard++) {
+		if (c[off] == PCI_CAP_ID_VNDR) {
+			struct virtio_pci_notify_cap cap;
+			memcpy(&cap, &c[off], sizeof(cap));
+			seen |= 1U << cap.cap.cfg_type;
+			CHECK_EQ(cap.cap.bar, VPCI_BAR_STRUCTS);
+			CHECK(cap.cap.offset + cap.cap.length <= VPCI_BAR0_SIZE);
+			if (cap.cap.cfg_type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
+				CHECK_EQ(cap.cap.cap_len, sizeof(cap));
+				CHECK_EQ(cap.notify_off_multiplier, VPCI_NOTIFY_MULT);
+			}
+		} else if (c[off] == PCI_CAP_ID_MSIX) {
+			uint16_t ctrl = c[off + 2] | c[off + 3] << 8;
+			CHECK_EQ(ctrl & PCI_MSIX_FLAGS_QSIZE, 2); /* 3 vectors: config + 2 queues */
+			msix++;
+		}
+	}
+	CHECK_EQ(seen, 1U << 1 | 1U << 2 | 1U << 3 | 1U << 4);
+	CHECK_EQ(msix, 1);
+	CHECK_EQ(vp.pci.bars[0].size, VPCI_BAR0_SIZE);
+}
+
+static void check_negotiation(void)
+{
+	wr(VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_DF, 4), 1U << 5 | 1U << 16);
+	wr(VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_DF, 4), 1); /* VERSION_1 is bit 32 */
+	wr(VIRTIO_PCI_COMMON_DFSELECT, 4, 7);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_DF, 4), 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_NUMQ, 2), 2);
+	wr(VIRTIO_PCI_COMMON_NUMQ, 2, 9); /* read-only */
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_NUMQ, 2), 2);
+
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	/* Without VERSION_1: FEATURES_OK does not stick. */
+	set_features(1ULL << 5);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	CHECK(!(rd(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK));
+	/* A feature that was not offered: refused too. */
+	set_features(1ULL << 32 | 1ULL << 7);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	CHECK(!(rd(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK));
+	set_features(1ULL << 32 | 1ULL << 5);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	CHECK(rd(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK);
+	/* Features are frozen after FEATURES_OK. */
+	wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	wr(VIRTIO_PCI_COMMON_GF, 4, 0xFFFFFFFF);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_GF, 4), 1U << 5);
+}
+
+static void check_queues_and_activation(void)
+{
+	/* Queue sizes: powers of two up to the maximum only. */
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 256);
+	wr(VIRTIO_PCI_COMMON_Q_SIZE, 2, 300);
+	wr(VIRTIO_PCI_COMMON_Q_SIZE, 2, 100);
+	wr(VIRTIO_PCI_COMMON_Q_SIZE, 2, 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 256);
+	wr(VIRTIO_PCI_COMMON_Q_SIZE, 2, 128);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 128);
+	/* A queue that does not exist reads size 0 and takes no writes. */
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 5);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 0);
+	wr(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	/* A vector past the table reads back as NO_VECTOR. */
+	wr(VIRTIO_PCI_COMMON_MSIX, 2, 7);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_MSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	wr(VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_MSIX, 2), 0);
+
+	/* Rings past the end of RAM: DRIVER_OK ends in NEEDS_RESET, the device never starts. */
+	setup_queue(0, 0x100000, 128);
+	setup_queue(1, mem.ram_size - 0x1000, 256);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F);
+	CHECK(rd(VIRTIO_PCI_COMMON_STATUS, 1) & 0x40);
+	CHECK_EQ(activations, 0);
+	CHECK_EQ(rd(VPCI_ISR_OFFSET, 1), VIRTIO_ISR_CONFIG);
+	CHECK_EQ(rd(VPCI_ISR_OFFSET, 1), 0); /* read clears */
+	/* Reset, and a good second try. */
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0);
+	CHECK_EQ(resets, 0); /* it never started, so there is nothing to stop */
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), 256);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x03);
+	set_features(1ULL << 32);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	setup_queue(0, 0x100000, 256);
+	setup_queue(1, 0x200000, 256);
+	/* DRIVER_OK before FEATURES_OK is a driver bug: NEEDS_RESET. Here FEATURES_OK is set. */
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F);
+	CHECK_EQ(activations, 1);
+	/* Queue fields are frozen once live. */
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	wr(VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x5000);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_DESCLO, 4), 0x100000);
+	/* Wrong widths are ignored. */
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 4, 1);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SELECT, 4), 0);
+	/* Device config goes to the device. */
+	CHECK_EQ(rd(VPCI_DEVICE_OFFSET + 2, 1), 3);
+	/* A reset mid-traffic stops the device once. */
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	CHECK_EQ(resets, 1);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	CHECK_EQ(resets, 1);
+}
+
+static void check_msix(struct irq_routing *rt)
+{
+	/* Vector 1: address/data, masked at reset. */
+	mwr(16 + MSIX_ENTRY_ADDR_LO, 0xFEE01000);
+	mwr(16 + MSIX_ENTRY_DATA, 0x41);
+	CHECK_EQ(mrd(16 + MSIX_ENTRY_ADDR_LO), 0xFEE01000);
+	CHECK_EQ(mrd(16 + MSIX_ENTRY_CTRL), MSIX_ENTRY_CTRL_MASKED);
+	/* Raised while masked (and MSI-X off): pending, nothing sent. */
+	pci_msix_notify(&vp.msix, 1);
+	CHECK_EQ(vp.msix.delivered, 0);
+	/* Vector 0 (config) is pending too: the NEEDS_RESET above was signalled on it. */
+	CHECK_EQ(mrd(VPCI_MSIX_PBA_OFFSET), 1U << 1 | 1U << 0);
+	mwr(VPCI_MSIX_PBA_OFFSET, 0); /* PBA is read-only */
+	CHECK_EQ(mrd(VPCI_MSIX_PBA_OFFSET), 1U << 1 | 1U << 0);
+	/* Enable MSI-X through config space; the vector is still masked. */
+	uint16_t ctrl = PCI_MSIX_FLAGS_ENABLE;
+	memcpy(&vp.pci.cfg[vp.msix.cap + PCI_MSIX_FLAGS], &ctrl, 2);
+	pci_msix_config_written(&vp.msix);
+	CHECK_EQ(vp.msix.delivered, 0);
+	/* Unmask: the pending message goes out and the vector gets its KVM route. */
+	mwr(16 + MSIX_ENTRY_CTRL, 0);
+	CHECK_EQ(vp.msix.delivered, 1);
+	CHECK_EQ(mrd(VPCI_MSIX_PBA_OFFSET), 1U << 0);
+	int gsi = vp.msix.v[1].gsi;
+	CHECK(gsi >= 24);
+	if (gsi >= 24) {
+		CHECK(rt->routes[gsi].valid);
+		CHECK_EQ(rt->routes[gsi].msi_data, 0x41);
+	}
+	/* A changed data word updates the route. */
+	mwr(16 + MSIX_ENTRY_DATA, 0x42);
+	if (gsi >= 24)
+		CHECK_EQ(rt->routes[gsi].msi_data, 0x42);
+	pci_msix_notify(&vp.msix, 1);
+	CHECK_EQ(vp.msix.delivered, 2);
+	/* Function mask holds everything back. */
+	ctrl |= PCI_MSIX_FLAGS_MASKALL;
+	memcpy(&vp.pci.cfg[vp.msix.cap + PCI_MSIX_FLAGS], &ctrl, 2);
+	pci_msix_config_written(&vp.msix);
+	pci_msix_notify(&vp.msix, 1);
+	CHECK_EQ(vp.msix.delivered, 2);
+	ctrl &= (uint16_t)~PCI_MSIX_FLAGS_MASKALL;
+	memcpy(&vp.pci.cfg[vp.msix.cap + PCI_MSIX_FLAGS], &ctrl, 2);
+	pci_msix_config_written(&vp.msix);
+	CHECK_EQ(vp.msix.delivered, 3);
+	/* Odd accesses and entries past the table are ignored. */
+	uint16_t half = 0xFFFF;
+	pci_msix_bar_ops.write(&vp.msix, 16, &half, 2);
+	CHECK_EQ(mrd(16), 0xFEE01000);
+	mwr(3 * 16, 0x1234); /* vector 3 does not exist */
+	CHECK_EQ(mrd(3 * 16), 0);
+	pci_msix_notify(&vp.msix, 9);
+}
+
+int main(void)
+{
+	struct irq_routing rt;
+	CHECK_EQ(guest_memory_init(&mem, 64 * 1024 * 1024), 0);
+	CHECK_EQ(irq_routing_init(&rt, -1, 24), 0);
+	CHECK_EQ(virtio_pci_init(&vp, &ops, NULL, &mem, &rt, -1), 0);
+	check_caps();
+	check_negotiation();
+	check_queues_and_activation();
+	check_msix(&rt);
+	virtio_pci_destroy(&vp);
+	return check_report("virtio_pci");
+}
