@@ -21,3 +21,5 @@ for i in 1 2 3; do
 	echo "BENCH: boot run=$i wall_to_init_ms=$((t1 - t0)) guest_uptime_at_init_s=$up"
 done
 "$VMM" bench-exit 20000 | sed 's/^/BENCH: /'
+# Network over vhost-net: the virtio-net scenario prints its figures on BENCH lines.
+ONLY=net SCALE=${SCALE:-4} sh "$(dirname "$0")/scenarios.sh" | grep -E "^BENCH|^BOOTTEST: FAIL"

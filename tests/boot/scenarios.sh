@@ -175,6 +175,12 @@ exit_count() {
 	grep "^vmm: exits:" "$err" | tail -n 1 | tr ' ' '\n' | awk -F= 'NF == 2 { s += $2 } END { print s + 0 }'
 }
 
+# Exits per reason between the last two SIGUSR2 snapshots, as "reason=N ...".
+exit_delta_by_reason() {
+	grep "^vmm: exits:" "$err" | tail -n 2 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); if (NR == 1) a[kv[1]] = kv[2]; else b[kv[1]] = kv[2] } }
+		END { for (k in b) { printf "%s%s=%d", sep, k, b[k] - a[k]; sep = " " } print "" }'
+}
+
 tap_packets() {
 	echo $(($(cat /sys/class/net/$TAP/statistics/rx_packets) + $(cat /sys/class/net/$TAP/statistics/tx_packets)))
 }
@@ -208,7 +214,7 @@ scenario_net() {
 	tps=$(sed -n 's/.*tps=\([0-9]*\).*/\1/p' "$WORK/rr.txt")
 	exits=$((e1 - e0)) packets=$((p1 - p0))
 	echo "BENCH: net guest_rx_mbits=$rx guest_tx_mbits=$tx rr_tps=$tps exits=$exits packets=$packets"
-	echo "BENCH: net exits-by-reason: $(grep '^vmm: exits:' "$err" | tail -n 1 | sed 's/^vmm: exits: *//')"
+	echo "BENCH: net exits-during-transfer: $(exit_delta_by_reason)"
 	[ "$packets" -gt 1000 ] || { fail "only $packets packets crossed the tap"; return; }
 	[ $((exits * 100)) -lt "$packets" ] || { fail "$exits exits to vmm for $packets packets: the data path enters vmm"; return; }
 	send 'grep -E "virtio[0-9]-(input|output)" /proc/interrupts | awk "{ s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+$/) s += \$i; print \$NF, s, (\$0 ~ /PCI-MSI/) }" | tr "\n" " "; echo QIRQS'
