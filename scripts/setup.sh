@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(gcc meson ninja-build pkg-config liburing-dev linux-libc-dev acpica-tools cpio gzip
-	  busybox-static linux-image-amd64 qemu-system-x86 iperf3)
+	  busybox-static linux-image-amd64 qemu-system-x86 iperf3 gnuplot-nox python3)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,55 +12,13 @@ ONLY=${ONLY:-}
 passed=0 failed=0
 vmm_pid=""
 
-t() { echo $(($1 * SCALE)); }
+. "$(dirname "$0")/console-lib.sh"
 
-# start_vmm NAME ARGS...: vmm in the background, its stdin a fifo held open on fd 3.
+# start_vmm NAME ARGS...: vmm with the default guest in the background (console-lib.sh).
 start_vmm() {
 	name=$1
 	shift
-	out=$WORK/$name.out err=$WORK/$name.err in=$WORK/$name.in
-	rm -f "$out" "$err" "$in"
-	mkfifo "$in"
-	"$VMM" run --exit-stats --kernel "$KERNEL" --initrd "$INITRD" "$@" <"$in" >"$out" 2>"$err" &
-	vmm_pid=$!
-	exec 3>"$in"
-	started=$(date +%s)
-}
-
-send() { printf '%s\n' "$1" >&3; }
-
-# wait_out PATTERN SECONDS: until the guest's console shows PATTERN (extended regexp).
-wait_out() {
-	end=$(($(date +%s) + $2))
-	while [ "$(date +%s)" -le $end ]; do
-		grep -q -E "$1" "$out" 2>/dev/null && return 0
-		kill -0 "$vmm_pid" 2>/dev/null || { grep -q -E "$1" "$out" 2>/dev/null; return; }
-		sleep 0.2
-	done
-	return 1
-}
-
-# wait_exit SECONDS: sets $status to vmm's exit status, or returns 1 if it is still running.
-wait_exit() {
-	end=$(($(date +%s) + $1))
-	while kill -0 "$vmm_pid" 2>/dev/null; do
-		[ "$(date +%s)" -le $end ] || return 1
-		sleep 0.2
-	done
-	wait "$vmm_pid"
-	status=$?
-	exec 3>&-
-	vmm_pid=""
-	return 0
-}
-
-stop_vmm() {
-	if [ -n "$vmm_pid" ]; then
-		kill -9 "$vmm_pid" 2>/dev/null
-		wait "$vmm_pid" 2>/dev/null
-		vmm_pid=""
-	fi
-	exec 3>&- 2>/dev/null
+	start_guest "$name" "$VMM" run --exit-stats --kernel "$KERNEL" --initrd "$INITRD" "$@"
 }
 
 marker() { sed -n "s/^VMM-GUEST: $1=\([^[:space:]]*\).*/\1/p" "$out" | tr -d '\r' | head -n 1; }
@@ -166,28 +124,6 @@ scenario_sigterm() {
 	pass "two presses, shutdown in $(($(date +%s) - t0))s"
 }
 
-# Exits to vmm so far, all reasons together, from the line SIGUSR2 makes vmm print.
-exit_count() {
-	before=$(grep -c "^vmm: exits:" "$err")
-	kill -USR2 "$vmm_pid"
-	i=0
-	while [ "$(grep -c "^vmm: exits:" "$err")" -le "$before" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	grep "^vmm: exits:" "$err" | tail -n 1 | tr ' ' '\n' | awk -F= 'NF == 2 { s += $2 } END { print s + 0 }'
-}
-
-# Exits per reason between the last two SIGUSR2 snapshots, as "reason=N ...".
-exit_delta_by_reason() {
-	grep "^vmm: exits:" "$err" | tail -n 2 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); if (NR == 1) a[kv[1]] = kv[2]; else b[kv[1]] = kv[2] } }
-		END { for (k in b) { printf "%s%s=%d", sep, k, b[k] - a[k]; sep = " " } print "" }'
-}
-
-tap_packets() {
-	echo $(($(cat /sys/class/net/$TAP/statistics/rx_packets) + $(cat /sys/class/net/$TAP/statistics/tx_packets)))
-}
-
-# Mbit/s of the receiver line of an iperf3 run.
-iperf_mbits() { awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") v = $i } END { print v }' "$1"; }
-
 scenario_net() {
 	name=virtio-net-vhost
 	TAP=vmmtap0
@@ -202,8 +138,8 @@ scenario_net() {
 	sleep 1
 	send "ping -c 3 -W 5 169.254.10.1 | tail -n 2"
 	wait_out "3 packets transmitted, 3 packets received" "$(t 30)" || { fail "the guest cannot ping the tap"; return; }
-	send "iperf3 -s -D; rr server 7777 & echo SERVERS-UP"
-	wait_out "^SERVERS-UP" "$(t 20)" || { fail "servers did not start in the guest"; return; }
+	send "iperf3 -s -D; rr server 7777 & echo SERVERS-UP-\$((40+2))"
+	wait_out "^SERVERS-UP-42" "$(t 20)" || { fail "servers did not start in the guest"; return; }
 	sleep 1
 	e0=$(exit_count) p0=$(tap_packets)
 	iperf3 -c 169.254.10.2 -t 3 -f m >"$WORK/iperf-rx.txt" 2>&1 || { fail "iperf3 to the guest failed: $(tail -n 2 "$WORK/iperf-rx.txt")"; return; }
@@ -217,17 +153,17 @@ scenario_net() {
 	echo "BENCH: net exits-during-transfer: $(exit_delta_by_reason)"
 	[ "$packets" -gt 1000 ] || { fail "only $packets packets crossed the tap"; return; }
 	[ $((exits * 100)) -lt "$packets" ] || { fail "$exits exits to vmm for $packets packets: the data path enters vmm"; return; }
-	send 'grep -E "virtio[0-9]-(input|output)" /proc/interrupts | awk "{ s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+$/) s += \$i; print \$NF, s, (\$0 ~ /PCI-MSI/) }" | tr "\n" " "; echo QIRQS'
-	wait_out "QIRQS" "$(t 20)" || { fail "no interrupt lines for the queues"; return; }
-	line=$(grep "QIRQS" "$out" | grep -v grep | tail -n 1 | tr -d '\r')
+	send 'grep -E "virtio[0-9]-(input|output)" /proc/interrupts | awk "{ s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+$/) s += \$i; print \$NF, s, (\$0 ~ /PCI-MSI/) }" | tr "\n" " "; echo QIRQS-$((3*3))'
+	wait_out "QIRQS-9" "$(t 20)" || { fail "no interrupt lines for the queues"; return; }
+	line=$(grep "QIRQS-9" "$out" | tail -n 1 | tr -d '\r')
 	set -- $line
 	[ "$#" -ge 7 ] || { fail "virtio queue vectors missing from /proc/interrupts: $line"; return; }
 	[ "$3" = 1 ] && [ "$6" = 1 ] && [ "$2" -gt 0 ] && [ "$5" -gt 0 ] || { fail "queue vectors not PCI-MSI or not counting: $line"; return; }
 	# A driver that goes away mid-traffic (device reset), a hostile one poking the registers,
 	# then the real driver again: vmm keeps running and the device works afterwards.
 	dev=0000:00:01.0
-	send "ping -i 0.2 169.254.10.1 >/dev/null 2>&1 & sleep 1; echo $dev > /sys/bus/pci/drivers/virtio-pci/unbind; echo UNBOUND"
-	wait_out "^UNBOUND" "$(t 20)" || { fail "unbinding the driver hung"; return; }
+	send "ping -i 0.2 169.254.10.1 >/dev/null 2>&1 & sleep 1; echo $dev > /sys/bus/pci/drivers/virtio-pci/unbind; echo UNBOUND-\$((2+3))"
+	wait_out "^UNBOUND-5" "$(t 20)" || { fail "unbinding the driver hung"; return; }
 	send "vpoke /sys/bus/pci/devices/$dev/resource0"
 	wait_out "^vpoke: done" "$(t 20)" || { fail "vpoke did not finish"; return; }
 	grep -q "^vpoke: FAIL" "$out" && { fail "the device mishandled bad register writes: $(grep '^vpoke: FAIL' "$out" | tr -d '\r' | head -n 3)"; return; }

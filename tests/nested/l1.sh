@@ -5,10 +5,10 @@ L1_HERE=$(cd "$(dirname "${BASH_SOURCE:-$0}")" && pwd)
 L1_ROOT=$(cd "$L1_HERE/../.." && pwd)
 . "$L1_ROOT/guest/modules.sh"
 
-# build_l1_initramfs VMM_BINARY GUEST_DIR OUT: busybox, KVM and vhost modules, vmm, the guest and
-# the test scripts, in one initramfs.
+# build_l1_initramfs VMM_BINARY GUEST_DIR OUT [qemu]: busybox, KVM and vhost modules, vmm, the
+# guest and the test scripts in one initramfs; with "qemu", QEMU and its firmware too.
 build_l1_initramfs() {
-	vmm_bin=$1 guest_dir=$2 out=$3
+	vmm_bin=$1 guest_dir=$2 out=$3 with=${4:-}
 	kver=$(newest_kernel) || { echo "nested: no kernel: apt-get install linux-image-amd64" >&2; return 1; }
 	if ldd "$vmm_bin" >/dev/null 2>&1; then
 		echo "nested: $vmm_bin is dynamically linked; L1 needs a static vmm (meson -Dstatic=true)" >&2
@@ -23,7 +23,13 @@ build_l1_initramfs() {
 	cp "$guest_dir/rr" "$stage/opt/vmm/bin/rr"
 	add_binary "$stage" "$(command -v iperf3)" || return 1
 	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
-	cp "$L1_ROOT/tests/boot/scenarios.sh" "$L1_ROOT/tests/boot/bench.sh" "$stage/opt/vmm/tests/"
+	cp "$L1_ROOT"/tests/boot/*.sh "$L1_ROOT"/tests/perf/*.sh "$stage/opt/vmm/tests/"
+	if [ "$with" = qemu ]; then
+		add_binary "$stage" "$(command -v qemu-system-x86_64)" || return 1
+		mkdir -p "$stage/usr/share" "$stage/usr/lib/ipxe"
+		cp -a /usr/share/qemu /usr/share/seabios "$stage/usr/share/"
+		cp -a /usr/lib/ipxe/qemu "$stage/usr/lib/ipxe/"
+	fi
 	make_cpio "$stage" "$out"
 	rm -rf "$stage"
 }

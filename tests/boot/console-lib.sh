@@ -1,0 +1,77 @@
+# Shared by the boot scenarios and the performance harness (sourced; POSIX sh, runs under
+# busybox in the nested L1 too): a guest VMM in the background with its serial console on a
+# fifo (stdin) and a file (stdout), and helpers to talk to it and to measure.
+# Uses: WORK (scratch dir), SCALE (timeout multiplier). Sets: out, err, vmm_pid, status.
+
+t() { echo $(($1 * SCALE)); }
+
+# start_guest NAME CMD...: runs CMD in the background, its stdin a fifo held open on fd 3.
+start_guest() {
+	name=$1
+	shift
+	out=$WORK/$name.out err=$WORK/$name.err in=$WORK/$name.in
+	rm -f "$out" "$err" "$in"
+	mkfifo "$in"
+	"$@" <"$in" >"$out" 2>"$err" &
+	vmm_pid=$!
+	exec 3>"$in"
+}
+
+send() { printf '%s\n' "$1" >&3; }
+
+# wait_out PATTERN SECONDS: until the guest's console shows PATTERN (extended regexp).
+wait_out() {
+	end=$(($(date +%s) + $2))
+	while [ "$(date +%s)" -le $end ]; do
+		grep -q -E "$1" "$out" 2>/dev/null && return 0
+		kill -0 "$vmm_pid" 2>/dev/null || { grep -q -E "$1" "$out" 2>/dev/null; return; }
+		sleep 0.2
+	done
+	return 1
+}
+
+# wait_exit SECONDS: sets $status to the VMM's exit status, or returns 1 if it still runs.
+wait_exit() {
+	end=$(($(date +%s) + $1))
+	while kill -0 "$vmm_pid" 2>/dev/null; do
+		[ "$(date +%s)" -le $end ] || return 1
+		sleep 0.2
+	done
+	wait "$vmm_pid"
+	status=$?
+	exec 3>&-
+	vmm_pid=""
+	return 0
+}
+
+stop_vmm() {
+	if [ -n "$vmm_pid" ]; then
+		kill -9 "$vmm_pid" 2>/dev/null
+		wait "$vmm_pid" 2>/dev/null
+		vmm_pid=""
+	fi
+	exec 3>&- 2>/dev/null
+}
+
+# Exits to vmm so far, all reasons together, from the line SIGUSR2 makes vmm print.
+exit_count() {
+	before=$(grep -c "^vmm: exits:" "$err")
+	kill -USR2 "$vmm_pid"
+	i=0
+	while [ "$(grep -c "^vmm: exits:" "$err")" -le "$before" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	grep "^vmm: exits:" "$err" | tail -n 1 | tr ' ' '\n' | awk -F= 'NF == 2 { s += $2 } END { print s + 0 }'
+}
+
+# Exits per reason between the last two SIGUSR2 snapshots, as "reason=N ...".
+exit_delta_by_reason() {
+	grep "^vmm: exits:" "$err" | tail -n 2 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); if (NR == 1) a[kv[1]] = kv[2]; else b[kv[1]] = kv[2] } }
+		END { for (k in b) { printf "%s%s=%d", sep, k, b[k] - a[k]; sep = " " } print "" }'
+}
+
+tap_packets() {
+	echo $(($(cat /sys/class/net/$TAP/statistics/rx_packets) + $(cat /sys/class/net/$TAP/statistics/tx_packets)))
+}
+
+# Mbit/s of the receiver line of an iperf3 run.
+iperf_mbits() { awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") v = $i } END { print v }' "$1"; }
+

@@ -1,0 +1,129 @@
+#!/bin/sh
+# Performance harness, inside the machine that has KVM (the nested L1 or a host): boots the same
+# guest with vmm and with QEMU, one at a time, and measures boot, memory and vhost-net network
+# figures per IOMMU mode. Prints one "PERF: vmm=V mode=M metric=K value=X" line per figure,
+# "PERF: vmm=V mode=M status=unsupported|failed ..." for cells without figures, and "PERFLOG: "
+# lines with the log tail of a failure. POSIX sh (busybox).
+# Environment: VMM, QEMU (qemu-system-x86_64), GUEST_DIR, WORK, REPS, SECS (iperf3 seconds),
+# RR_N (request/response transactions), SCALE (timeout multiplier), MODES.
+VMM=${VMM:?} QEMU=${QEMU:-qemu-system-x86_64} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp}
+REPS=${REPS:-1} SECS=${SECS:-2} RR_N=${RR_N:-500} SCALE=${SCALE:-4}
+MODES=${MODES:-"noiommu strict lazy passthrough strict-ir"}
+KERNEL=$GUEST_DIR/bzImage
+INITRD=$GUEST_DIR/initramfs.cpio.gz
+MEM_MB=1024
+. "$(dirname "$0")/console-lib.sh"
+
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+report() { echo "PERF: vmm=$who mode=$mode metric=$1 value=$2"; }
+cell_failed() {
+	echo "PERF: vmm=$who mode=$mode status=failed reason=$1"
+	{ tail -n 12 "$out"; tail -n 5 "$err"; } 2>/dev/null | tr -d '\r' | sed 's/^/PERFLOG: /'
+	stop_vmm
+}
+
+# The guest command line for each IOMMU mode (NESTED-KVM.md: lazy is the Debian default).
+iommu_cmdline() {
+	case "$1" in
+	noiommu) echo "" ;;
+	strict | strict-ir) echo "intel_iommu=on iommu.strict=1" ;;
+	lazy) echo "intel_iommu=on" ;;
+	passthrough) echo "intel_iommu=on iommu=pt" ;;
+	esac
+}
+
+# start_qemu MODE: the reference talk's set-up: q35, split irqchip, vhost-net, and for the
+# IOMMU modes intel-iommu with device-iotlb and an iommu_platform, ats virtio-net.
+start_qemu() {
+	iommu="" plat=""
+	if [ "$1" != noiommu ]; then
+		ir=off
+		[ "$1" = strict-ir ] && ir=on
+		iommu="-device intel-iommu,intremap=$ir,device-iotlb=on"
+		plat=",iommu_platform=on,ats=on"
+	fi
+	# shellcheck disable=SC2086
+	start_guest "qemu-$1" "$QEMU" -M q35,accel=kvm,kernel-irqchip=split -cpu host -m $MEM_MB -smp 2 \
+		-nodefaults -display none -serial stdio -monitor none -no-reboot $iommu \
+		-netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=on \
+		-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile=,disable-legacy=on$plat \
+		-kernel "$KERNEL" -initrd "$INITRD" -append "$2"
+}
+
+start_vmm_guest() {
+	start_guest "vmm-$1" "$VMM" run --exit-stats --cpus 2 --memory ${MEM_MB}M --net tap=$TAP \
+		--kernel "$KERNEL" --initrd "$INITRD" --cmdline "$2"
+}
+
+# Resident memory of the VMM process, and of its guest RAM mapping (the one mapping of exactly
+# the guest's size) so that the VMM's own share can be told apart.
+memory_figures() {
+	rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$vmm_pid/status)
+	hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/$vmm_pid/status)
+	guest=$(awk -v want=$((MEM_MB * 1024)) '/^Size:/ { s = $2 } /^Rss:/ { if (s == want) r += $2 } END { print r + 0 }' /proc/$vmm_pid/smaps)
+	report rss_kb "$rss"
+	report peak_rss_kb "$hwm"
+	report guest_ram_touched_kb "$guest"
+	report rss_minus_guest_kb $((rss - guest))
+}
+
+network_figures() {
+	ip addr add 169.254.10.1/24 dev $TAP && ip link set $TAP up || { cell_failed "cannot configure $TAP"; return 1; }
+	send "ping -c 2 -W 5 169.254.10.1 >/dev/null; iperf3 -s -D; rr server 7777 & echo SERVERS-UP-\$((40+2))"
+	wait_out "^SERVERS-UP-42" "$(t 30)" || { cell_failed "servers did not start in the guest"; return 1; }
+	sleep 1
+	[ "$who" = vmm ] && exit_count >/dev/null
+	rep=1
+	while [ $rep -le "$REPS" ]; do
+		try=1
+		until timeout $((SECS * 3 + 30)) iperf3 -c 169.254.10.2 -t "$SECS" -f m >"$WORK/p-rx.txt" 2>&1; do
+			# The server may still be coming up: a refused connection is retried twice.
+			grep -q "unable to connect" "$WORK/p-rx.txt" && [ $try -lt 3 ] || { cell_failed "iperf3 to the guest: $(tail -n 1 "$WORK/p-rx.txt")"; return 1; }
+			try=$((try + 1))
+			sleep 2
+		done
+		timeout $((SECS * 3 + 30)) iperf3 -c 169.254.10.2 -t "$SECS" -f m -R >"$WORK/p-tx.txt" 2>&1 || { cell_failed "iperf3 from the guest: $(tail -n 1 "$WORK/p-tx.txt")"; return 1; }
+		timeout 120 rr client 169.254.10.2 7777 "$RR_N" >"$WORK/p-rr.txt" 2>&1 || { cell_failed "request/response: $(cat "$WORK/p-rr.txt")"; return 1; }
+		report guest_rx_mbits "$(iperf_mbits "$WORK/p-rx.txt")"
+		report guest_tx_mbits "$(iperf_mbits "$WORK/p-tx.txt")"
+		report rr_tps "$(sed -n 's/.*tps=\([0-9]*\).*/\1/p' "$WORK/p-rr.txt")"
+		rep=$((rep + 1))
+	done
+	if [ "$who" = vmm ]; then
+		exit_count >/dev/null
+		for kv in $(exit_delta_by_reason); do
+			report "exits_${kv%%=*}" "${kv#*=}"
+		done
+	fi
+	return 0
+}
+
+run_cell() {
+	who=$1 mode=$2
+	TAP=ptap0
+	cmd="console=ttyS0 quiet vmm.mode=shell vmm.ip=169.254.10.2/24 $(iommu_cmdline "$mode")"
+	if [ "$who" = vmm ] && [ "$mode" != noiommu ]; then
+		echo "PERF: vmm=$who mode=$mode status=unsupported reason=vmm has no vIOMMU yet"
+		return
+	fi
+	echo "perf: $who $mode" >&2
+	t0=$(now_ms)
+	if [ "$who" = vmm ]; then start_vmm_guest "$mode" "$cmd"; else start_qemu "$mode" "$cmd"; fi
+	wait_out "VMM-GUEST: init-ready" "$(t 60)" || { cell_failed "the guest did not reach init"; return; }
+	t1=$(now_ms)
+	report boot_to_init_ms $((t1 - t0))
+	report guest_uptime_at_init_s "$(sed -n 's/^VMM-GUEST: uptime-at-init=\([0-9.]*\).*/\1/p' "$out" | head -n 1)"
+	sleep 1
+	memory_figures
+	network_figures || return
+	send "poweroff -f"
+	wait_exit "$(t 30)" || { cell_failed "the guest did not power off"; return; }
+	echo "PERF: vmm=$who mode=$mode status=ok"
+}
+
+for mode in $MODES; do
+	for who in vmm qemu; do
+		run_cell $who $mode
+	done
+done
+echo "PERF: done"

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Runs the vmm-against-QEMU harness (perf-run.sh) where KVM is: directly when `vmm kvm-check`
+# passes and /dev/vhost-net exists, else inside one nested L1 that runs both VMMs. Then writes
+# perf.json, perf.md and the plots with report.py.
+# Usage: run-perf.sh BUILD_DIR OUTDIR quick|short|full [--check]
+set -u
+build=$(cd "${1:?usage: run-perf.sh BUILD_DIR OUTDIR quick|short|full [--check]}" && pwd)
+outdir=${2:?}
+level=${3:-short}
+check=${4:-}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../nested/l1.sh"
+case "$level" in
+quick) reps=1 secs=2 rrn=500 ;;
+short) reps=3 secs=5 rrn=2000 ;;
+full) reps=5 secs=15 rrn=10000 ;;
+*) echo "run-perf: unknown level '$level' (quick, short or full)" >&2; exit 2 ;;
+esac
+modes=${PERF_MODES:-noiommu,strict,lazy,passthrough,strict-ir}
+mkdir -p "$outdir"
+log=$outdir/perf-raw.log
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "perf: $level run: $reps repetition(s), ${secs}s transfers, $rrn request/response transactions; modes $modes"
+
+if "$build/vmm" kvm-check >/dev/null 2>&1 && [ -c /dev/vhost-net ]; then
+	echo "perf: running directly on /dev/kvm"
+	VMM=$build/vmm GUEST_DIR=$build/guest WORK=$work REPS=$reps SECS=$secs RR_N=$rrn SCALE=1 \
+		MODES=$(echo "$modes" | tr , ' ') sh "$here/perf-run.sh" 2>&1 | tee "$log" | grep --line-buffered -E "^perf:"
+else
+	echo "perf: /dev/kvm cannot run guests here; both VMMs run inside one nested L1 under QEMU's emulator"
+	build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
+	: >"$log"
+	tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
+	tailpid=$!
+	run_l1_batch "$work/l1.cpio.gz" "l1.run=perf l1.reps=$reps l1.secs=$secs l1.rrn=$rrn l1.modes=$modes" \
+		"$log" "${PERF_TIMEOUT:-3000}" "${PERF_STALL:-240}"
+	rc=$?
+	sleep 1
+	kill "$tailpid" 2>/dev/null
+	if [ $rc -ne 0 ] || ! grep -q "^PERF: done" "$log"; then
+		echo "perf: the L1 run did not finish (status $rc); log tail:"
+		tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
+	fi
+fi
+tr -d '\r' <"$log" >"$work/clean.log"
+python3 "$here/report.py" "$work/clean.log" "$outdir" $check
