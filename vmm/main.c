@@ -298,8 +298,8 @@ static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
 				} else {
 					char d[64];
 					snprintf(d, sizeof(d), "signal %u", si.ssi_signo);
+					vm->stop_signal = (int)si.ssi_signo;
 					vm_request_stop(vm, VM_STOP_SIGNAL, d);
-					vm->stop_detail[sizeof(vm->stop_detail) - 1] = (char)si.ssi_signo;
 				}
 			}
 			arm_poll(&ring, sfd, EV_SIGNAL);
@@ -352,11 +352,10 @@ static int cmd_run(int argc, char **argv)
 			return ret == -ENOEXEC || ret == -E2BIG ? EXIT_USAGE : EXIT_VMM_FAILURE;
 		}
 		int reason = event_loop(&vm, sfd, err, sizeof(err));
-		int signo = (unsigned char)vm.stop_detail[sizeof(vm.stop_detail) - 1];
-		vm.stop_detail[sizeof(vm.stop_detail) - 1] = 0;
-		vm_destroy(&vm);
+		int signo = vm.stop_signal;
 		if (o.exit_stats)
-			print_exit_stats(&vm);
+			print_exit_stats(&vm); /* before vm_destroy frees the vCPUs and their counters */
+		vm_destroy(&vm);
 		switch (reason) {
 		case VM_STOP_POWEROFF:
 			log_info("guest powered off");

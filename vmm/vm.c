@@ -279,6 +279,12 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	vm->fd = -1;
 	guest_memory_free(&vm->mem);
+	ioapic_destroy(&vm->ioapic);
+	uart8250_destroy(&vm->uart);
+	pm_destroy(&vm->pm);
+	rtc_destroy(&vm->rtc);
+	pci_bus_destroy(&vm->pci);
+	irq_routing_destroy(&vm->routing);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	if (vm->event_fd >= 0)

@@ -75,6 +75,7 @@ struct vm {
 	_Atomic int stop_reason;
 	int event_fd; /* written when stop_reason is set */
 	char stop_detail[256];
+	int stop_signal; /* the signal behind VM_STOP_SIGNAL */
 };
 
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;

@@ -50,7 +50,7 @@ stop_vmm() {
 		wait "$vmm_pid" 2>/dev/null
 		vmm_pid=""
 	fi
-	exec 3>&- 2>/dev/null
+	{ exec 3>&-; } 2>/dev/null
 }
 
 # Exits to vmm so far, all reasons together, from the line SIGUSR2 makes vmm print.

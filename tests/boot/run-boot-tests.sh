@@ -23,7 +23,7 @@ fi
 echo "boot tests: /dev/kvm not usable here ($(head -n 1 "$work/kvm-check.err" | sed 's/^vmm: //')); running inside a nested L1 under QEMU's emulator"
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing: apt-get install qemu-system-x86" >&2; exit 1; }
 build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" || exit 1
-hangs=0
+hangs=0 panics=0
 for attempt in 1 2; do
 	log=$work/l1-serial.log
 	run_l1_batch "$work/l1.cpio.gz" "l1.run=$what ${BOOT_TEST_L1_ARGS:-}" "$log" "${BOOT_TEST_TIMEOUT:-1500}" "${BOOT_TEST_STALL:-180}"
@@ -34,8 +34,18 @@ for attempt in 1 2; do
 		tail -n 20 "$log" | tr -d '\r' | sed 's/^/    /'
 		continue
 	fi
+	# The L1 kernel itself (under the emulator) has been seen to panic in KVM_RUN; that run is
+	# reported and made again once, like a hang.
+	if grep -q "Kernel panic" "$log" && ! grep -q "^L1: \(tests\|bench\) finished" "$log"; then
+		panics=$((panics + 1))
+		echo "boot tests: the L1 kernel panicked, attempt $attempt; results so far and log tail:"
+		tr -d '\r' <"$log" | grep -E "^BOOTTEST" | sed 's/^/    /'
+		tr -d '\r' <"$log" | grep -E "RIP:|Kernel panic|BUG:|Oops" | head -n 5 | sed 's/^/    /'
+		continue
+	fi
 	break
 done
+echo "boot tests: L1 panics in this run: $panics"
 echo "boot tests: L1 hangs in this run: $hangs"
 tr -d '\r' <"$log" | grep -E "^(BOOTTEST|BENCH|L1:|    |---|[0-9]+ passed)" | grep -v "^L1: tests finished"
 if [ $rc -eq 124 ]; then

@@ -178,10 +178,23 @@ scenario_net() {
 	pass "rx=${rx}Mbit/s tx=${tx}Mbit/s rr=${tps}/s exits=$exits packets=$packets irqs: $line"
 }
 
+# In the nested L1 an L2 guest now and then dies of a triple fault, under QEMU as under vmm
+# (seen in about 1 boot in 30, with no pattern): there a scenario whose guest triple-faulted is
+# run once more, and the count is printed so that the rate stays known. Directly on KVM a
+# triple fault is a failure like any other.
+crash_retries=0
 for s in smp1_console smp2_reboot bigmem sigterm restart net; do
 	want "$s" || continue
+	before=$failed
 	"scenario_$s"
+	if [ "$failed" != "$before" ] && [ -n "${NESTED:-}" ] && grep -q "triple fault" "$err" 2>/dev/null; then
+		failed=$before
+		crash_retries=$((crash_retries + 1))
+		echo "BOOTTEST: RETRY $name: the L2 guest triple-faulted (nested flake); running it again"
+		"scenario_$s"
+	fi
 done
+echo "BOOTTEST: nested guest crashes retried: $crash_retries"
 echo "BOOTTEST: done"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

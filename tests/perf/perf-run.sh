@@ -17,7 +17,8 @@ MEM_MB=1024
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 report() { echo "PERF: vmm=$who mode=$mode metric=$1 value=$2"; }
 cell_failed() {
-	echo "PERF: vmm=$who mode=$mode status=failed reason=$1"
+	if kill -0 "$vmm_pid" 2>/dev/null; then state="the VMM is still running"; else wait "$vmm_pid"; state="the VMM exited with status $?"; fi
+	echo "PERF: vmm=$who mode=$mode status=failed reason=$1 ($state)"
 	{ tail -n 12 "$out"; echo; tail -n 5 "$err"; } 2>/dev/null | tr -d '\r' | awk 'NF { print "PERFLOG: " $0 }'
 	stop_vmm
 }
@@ -129,9 +130,15 @@ run_cell() {
 	echo "PERF: vmm=$who mode=$mode status=ok"
 }
 
+# In the nested L1 an L2 guest now and then dies (a triple fault, under QEMU as under vmm): a
+# cell whose VMM exited early is run once more there, and that is reported.
 for mode in $MODES; do
 	for who in vmm qemu; do
-		run_cell $who $mode
+		run_cell $who $mode | tee "$WORK/cell.txt"
+		if [ -n "${NESTED:-}" ] && grep -q "status=failed.*the VMM exited" "$WORK/cell.txt"; then
+			echo "PERF: vmm=$who mode=$mode metric=crash_retries value=1"
+			run_cell $who $mode
+		fi
 	done
 done
 echo "PERF: done"

@@ -30,18 +30,21 @@ if "$build/vmm" kvm-check >/dev/null 2>&1 && [ -c /dev/vhost-net ]; then
 else
 	echo "perf: /dev/kvm cannot run guests here; both VMMs run inside one nested L1 under QEMU's emulator"
 	build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
-	: >"$log"
-	tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
-	tailpid=$!
-	run_l1_batch "$work/l1.cpio.gz" "l1.run=perf l1.reps=$reps l1.secs=$secs l1.rrn=$rrn l1.modes=$modes" \
-		"$log" "${PERF_TIMEOUT:-3000}" "${PERF_STALL:-240}"
-	rc=$?
-	sleep 1
-	kill "$tailpid" 2>/dev/null
-	if [ $rc -ne 0 ] || ! grep -q "^PERF: done" "$log"; then
-		echo "perf: the L1 run did not finish (status $rc); log tail:"
+	for attempt in 1 2; do
+		: >"$log"
+		tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
+		tailpid=$!
+		run_l1_batch "$work/l1.cpio.gz" "l1.run=perf l1.reps=$reps l1.secs=$secs l1.rrn=$rrn l1.modes=$modes" \
+			"$log" "${PERF_TIMEOUT:-3000}" "${PERF_STALL:-240}"
+		rc=$?
+		sleep 1
+		kill "$tailpid" 2>/dev/null
+		grep -q "^PERF: done" "$log" && break
+		echo "perf: the L1 run did not finish (status $rc), attempt $attempt; log tail:"
 		tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
-	fi
+		# An L1 that hung or whose kernel panicked (both seen under the emulator) is run again once.
+		[ $rc -eq 125 ] || grep -q "Kernel panic" "$log" || break
+	done
 fi
 tr -d '\r' <"$log" >"$work/clean.log"
 python3 "$here/report.py" "$work/clean.log" "$outdir" $check
