@@ -195,6 +195,8 @@ void pci_config_read(struct pci_bus *bus, unsigned busno, unsigned devfn, unsign
 	if (dev)
 		memcpy(data, &dev->cfg[reg], len);
 	pthread_mutex_unlock(&bus->lock);
+	if (dev && dev->config_read)
+		dev->config_read(dev, reg, data, len);
 }
 
 void pci_config_write(struct pci_bus *bus, unsigned busno, unsigned devfn, unsigned reg, const void *data, unsigned len)

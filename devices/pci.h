@@ -52,6 +52,8 @@ struct pci_device {
 	unsigned last_cap; /* offset of the last capability, 0 if none */
 	/* Called after the guest wrote config space (no PCI lock held). */
 	void (*config_written)(struct pci_device *dev, unsigned reg, unsigned len);
+	/* Called after a config read (no PCI lock held); may replace the bytes read. */
+	void (*config_read)(struct pci_device *dev, unsigned reg, void *data, unsigned len);
 	/* Called after a BAR was mapped, moved or unmapped (address 0: unmapped). */
 	void (*bar_moved)(struct pci_device *dev, unsigned bar, uint64_t old_addr, uint64_t new_addr);
 	void *owner;

@@ -3,6 +3,7 @@
 #include "virtio_pci.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,11 +54,51 @@ static void bar_moved(struct pci_device *dev, unsigned bar, uint64_t old_addr, u
 	pthread_mutex_unlock(&vp->lock);
 }
 
+/* The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9): the driver picks bar, offset and length in the
+ * capability, then reads or writes pci_cfg_data to reach BAR memory through config space. */
+static bool cfg_window_access(struct virtio_pci *vp, unsigned reg, unsigned len, void *data, bool is_write)
+{
+	unsigned data_reg = vp->cfg_cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+	if (reg != data_reg || len != 4)
+		return false;
+	struct virtio_pci_cfg_cap c;
+	memcpy(&c, &vp->pci.cfg[vp->cfg_cap], sizeof(c));
+	uint32_t n = c.cap.length;
+	if ((n != 1 && n != 2 && n != 4) || (c.cap.offset & (n - 1))) {
+		log_guest("virtio-pci: %s: PCI_CFG window with length %u at 0x%x ignored", vp->pci.name, n, c.cap.offset);
+		return true;
+	}
+	const struct bus_ops *ops = c.cap.bar == VPCI_BAR_STRUCTS ? &virtio_pci_bar0_ops
+				    : c.cap.bar == VPCI_BAR_MSIX ? &pci_msix_bar_ops : NULL;
+	void *opaque = c.cap.bar == VPCI_BAR_STRUCTS ? (void *)vp : (void *)&vp->msix;
+	if (!ops || c.cap.offset >= vp->pci.bars[c.cap.bar].size) {
+		log_guest("virtio-pci: %s: PCI_CFG window at BAR %u offset 0x%x is outside the BAR", vp->pci.name,
+			  c.cap.bar, c.cap.offset);
+		return true;
+	}
+	if (is_write)
+		ops->write(opaque, c.cap.offset, data, n);
+	else
+		ops->read(opaque, c.cap.offset, data, n);
+	return true;
+}
+
 static void config_written(struct pci_device *dev, unsigned reg, unsigned len)
 {
 	struct virtio_pci *vp = dev->owner;
 	if (reg < vp->msix.cap + MSIX_CAP_SIZE && reg + len > vp->msix.cap)
 		pci_msix_config_written(&vp->msix);
+	uint32_t val;
+	memcpy(&val, &dev->cfg[reg & ~3U], 4);
+	cfg_window_access(vp, reg, len, &val, true);
+}
+
+static void config_read(struct pci_device *dev, unsigned reg, void *data, unsigned len)
+{
+	struct virtio_pci *vp = dev->owner;
+	uint32_t val = 0;
+	if (cfg_window_access(vp, reg, len, &val, false))
+		memcpy(data, &val, len);
 }
 
 static void add_vendor_cap(struct pci_device *dev, uint8_t type, uint8_t bar, uint32_t off, uint32_t len, bool notify)
@@ -120,10 +161,20 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, 
 	add_vendor_cap(p, VIRTIO_PCI_CAP_NOTIFY_CFG, 0, VPCI_NOTIFY_OFFSET, VPCI_NOTIFY_SIZE, true);
 	add_vendor_cap(p, VIRTIO_PCI_CAP_ISR_CFG, 0, VPCI_ISR_OFFSET, VPCI_ISR_SIZE, false);
 	add_vendor_cap(p, VIRTIO_PCI_CAP_DEVICE_CFG, 0, VPCI_DEVICE_OFFSET, VPCI_DEVICE_SIZE, false);
+	struct virtio_pci_cfg_cap cfg_cap = { .cap = { .cap_vndr = PCI_CAP_ID_VNDR, .cap_len = sizeof(cfg_cap),
+						       .cfg_type = VIRTIO_PCI_CAP_PCI_CFG } };
+	vp->cfg_cap = pci_device_add_cap(p, &cfg_cap, sizeof(cfg_cap));
+	if (!vp->cfg_cap)
+		return -ENOSPC;
+	/* bar, offset, length and pci_cfg_data are the driver's to write. */
+	memset(&p->wmask[vp->cfg_cap + offsetof(struct virtio_pci_cap, bar)], 0xFF, 1);
+	memset(&p->wmask[vp->cfg_cap + offsetof(struct virtio_pci_cap, offset)], 0xFF, 8);
+	memset(&p->wmask[vp->cfg_cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)], 0xFF, 4);
 	ret = pci_msix_init(&vp->msix, p, rt, nvectors(vp), VPCI_BAR_MSIX, VPCI_MSIX_PBA_OFFSET);
 	if (ret)
 		return ret;
 	p->config_written = config_written;
+	p->config_read = config_read;
 	p->bar_moved = bar_moved;
 	return -pthread_mutex_init(&vp->lock, NULL);
 }

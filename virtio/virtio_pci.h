@@ -81,6 +81,7 @@ struct virtio_pci {
 	uint16_t msix_config;
 	bool active; /* activate() succeeded and reset() has not been called since */
 	uint64_t notify_base; /* where the ioeventfds are registered (0: not registered) */
+	unsigned cfg_cap;     /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
 };
 

@@ -75,7 +75,7 @@ static void check_caps(void)
 			msix++;
 		}
 	}
-	CHECK_EQ(seen, 1U << 1 | 1U << 2 | 1U << 3 | 1U << 4);
+	CHECK_EQ(seen, 1U << 1 | 1U << 2 | 1U << 3 | 1U << 4 | 1U << 5);
 	CHECK_EQ(msix, 1);
 	CHECK_EQ(vp.pci.bars[0].size, VPCI_BAR0_SIZE);
 }
@@ -227,6 +227,47 @@ static void check_msix(struct irq_routing *rt)
 	pci_msix_notify(&vp.msix, 9);
 }
 
+/* The PCI_CFG capability: BAR registers reached through config space (4.1.4.9). */
+static void check_cfg_window(void)
+{
+	struct pci_bus bus;
+	CHECK_EQ(pci_bus_init(&bus, NULL), 0);
+	CHECK_EQ(pci_bus_add(&bus, 1, &vp.pci), 0);
+	unsigned devfn = 1 << 3, cap = vp.cfg_cap;
+	CHECK(cap >= 0x40);
+	CHECK_EQ(vp.pci.cfg[cap + 3], VIRTIO_PCI_CAP_PCI_CFG);
+	uint8_t bar = VPCI_BAR_STRUCTS;
+	uint32_t off = VIRTIO_PCI_COMMON_NUMQ, len = 2, v = 0;
+	pci_config_write(&bus, 0, devfn, cap + 4, &bar, 1);
+	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
+	pci_config_write(&bus, 0, devfn, cap + 12, &len, 4);
+	pci_config_read(&bus, 0, devfn, cap + 16, &v, 4);
+	CHECK_EQ(v & 0xFFFF, 2); /* num_queues */
+	off = VIRTIO_PCI_COMMON_DFSELECT;
+	len = 4;
+	v = 1;
+	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
+	pci_config_write(&bus, 0, devfn, cap + 12, &len, 4);
+	pci_config_write(&bus, 0, devfn, cap + 16, &v, 4);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_DFSELECT, 4), 1);
+	/* A window outside the BAR, or of a bad length, does nothing. */
+	off = 0x100000;
+	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
+	v = 0x1234;
+	pci_config_write(&bus, 0, devfn, cap + 16, &v, 4);
+	len = 3;
+	off = 0;
+	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
+	pci_config_write(&bus, 0, devfn, cap + 12, &len, 4);
+	pci_config_write(&bus, 0, devfn, cap + 16, &v, 4);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_DFSELECT, 4), 1);
+	/* The capability header itself stays read-only. */
+	uint8_t junk = 0x7F;
+	pci_config_write(&bus, 0, devfn, cap + 3, &junk, 1);
+	CHECK_EQ(vp.pci.cfg[cap + 3], VIRTIO_PCI_CAP_PCI_CFG);
+	pci_bus_destroy(&bus);
+}
+
 int main(void)
 {
 	struct irq_routing rt;
@@ -237,6 +278,7 @@ int main(void)
 	check_negotiation();
 	check_queues_and_activation();
 	check_msix(&rt);
+	check_cfg_window();
 	virtio_pci_destroy(&vp);
 	return check_report("virtio_pci");
 }
