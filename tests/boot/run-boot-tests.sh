@@ -24,7 +24,9 @@ echo "boot tests: /dev/kvm not usable here ($(head -n 1 "$work/kvm-check.err" | 
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing: apt-get install qemu-system-x86" >&2; exit 1; }
 build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" || exit 1
 hangs=0 panics=0
-for attempt in 1 2; do
+# Up to three L1 boots: L1 hangs and L1 kernel panics (a stack overflow in the page-fault path
+# inside KVM_RUN, seen in about 1 L1 boot in 4 under the emulator) are counted and retried.
+for attempt in 1 2 3; do
 	log=$work/l1-serial.log
 	run_l1_batch "$work/l1.cpio.gz" "l1.run=$what ${BOOT_TEST_L1_ARGS:-}" "$log" "${BOOT_TEST_TIMEOUT:-1500}" "${BOOT_TEST_STALL:-180}"
 	rc=$?
@@ -34,8 +36,6 @@ for attempt in 1 2; do
 		tail -n 20 "$log" | tr -d '\r' | sed 's/^/    /'
 		continue
 	fi
-	# The L1 kernel itself (under the emulator) has been seen to panic in KVM_RUN; that run is
-	# reported and made again once, like a hang.
 	if grep -q "Kernel panic" "$log" && ! grep -q "^L1: \(tests\|bench\) finished" "$log"; then
 		panics=$((panics + 1))
 		echo "boot tests: the L1 kernel panicked, attempt $attempt; results so far and log tail:"

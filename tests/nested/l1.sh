@@ -44,7 +44,7 @@ l1_kernel() { echo "/boot/vmlinuz-$(newest_kernel)"; }
 run_l1_batch() {
 	initrd=$1 append=$2 log=$3 timeout_s=$4 stall_s=$5
 	: >"$log"
-	qemu-system-x86_64 -M q35 -cpu max -m 8G -smp 2 -display none -serial "file:$log" \
+	qemu-system-x86_64 -M q35 -cpu max -m 8G -smp 2 ${L1_QEMU_ARGS:-} -display none -serial "file:$log" \
 		-monitor none -no-reboot -nic none -kernel "$(l1_kernel)" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 $append" </dev/null >"$log.qemu" 2>&1 &
 	qpid=$!

@@ -30,7 +30,7 @@ if "$build/vmm" kvm-check >/dev/null 2>&1 && [ -c /dev/vhost-net ]; then
 else
 	echo "perf: /dev/kvm cannot run guests here; both VMMs run inside one nested L1 under QEMU's emulator"
 	build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
-	for attempt in 1 2; do
+	for attempt in 1 2 3; do
 		: >"$log"
 		tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
 		tailpid=$!
@@ -42,7 +42,8 @@ else
 		grep -q "^PERF: done" "$log" && break
 		echo "perf: the L1 run did not finish (status $rc), attempt $attempt; log tail:"
 		tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
-		# An L1 that hung or whose kernel panicked (both seen under the emulator) is run again once.
+		# An L1 that hung or whose kernel panicked (both seen under the emulator) is run again,
+		# up to three boots in all.
 		[ $rc -eq 125 ] || grep -q "Kernel panic" "$log" || break
 	done
 fi
