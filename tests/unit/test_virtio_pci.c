@@ -228,44 +228,43 @@ static void check_msix(struct irq_routing *rt)
 }
 
 /* The PCI_CFG capability: BAR registers reached through config space (4.1.4.9). */
+static struct pci_bus cfg_bus;
+#define CFG_DEVFN (1 << 3)
+
+static void set_window(uint8_t bar, uint32_t off, uint32_t len)
+{
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, vp.cfg_cap + 4, &bar, 1);
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, vp.cfg_cap + 8, &off, 4);
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, vp.cfg_cap + 12, &len, 4);
+}
+
+static void window_write(uint32_t v) { pci_config_write(&cfg_bus, 0, CFG_DEVFN, vp.cfg_cap + 16, &v, 4); }
+
 static void check_cfg_window(void)
 {
-	struct pci_bus bus;
-	CHECK_EQ(pci_bus_init(&bus, NULL), 0);
-	CHECK_EQ(pci_bus_add(&bus, 1, &vp.pci), 0);
-	unsigned devfn = 1 << 3, cap = vp.cfg_cap;
+	CHECK_EQ(pci_bus_init(&cfg_bus, NULL), 0);
+	CHECK_EQ(pci_bus_add(&cfg_bus, 1, &vp.pci), 0);
+	unsigned cap = vp.cfg_cap;
 	CHECK(cap >= 0x40);
 	CHECK_EQ(vp.pci.cfg[cap + 3], VIRTIO_PCI_CAP_PCI_CFG);
-	uint8_t bar = VPCI_BAR_STRUCTS;
-	uint32_t off = VIRTIO_PCI_COMMON_NUMQ, len = 2, v = 0;
-	pci_config_write(&bus, 0, devfn, cap + 4, &bar, 1);
-	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
-	pci_config_write(&bus, 0, devfn, cap + 12, &len, 4);
-	pci_config_read(&bus, 0, devfn, cap + 16, &v, 4);
+	uint32_t v = 0;
+	set_window(VPCI_BAR_STRUCTS, VIRTIO_PCI_COMMON_NUMQ, 2);
+	pci_config_read(&cfg_bus, 0, CFG_DEVFN, cap + 16, &v, 4);
 	CHECK_EQ(v & 0xFFFF, 2); /* num_queues */
-	off = VIRTIO_PCI_COMMON_DFSELECT;
-	len = 4;
-	v = 1;
-	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
-	pci_config_write(&bus, 0, devfn, cap + 12, &len, 4);
-	pci_config_write(&bus, 0, devfn, cap + 16, &v, 4);
+	set_window(VPCI_BAR_STRUCTS, VIRTIO_PCI_COMMON_DFSELECT, 4);
+	window_write(1);
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_DFSELECT, 4), 1);
 	/* A window outside the BAR, or of a bad length, does nothing. */
-	off = 0x100000;
-	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
-	v = 0x1234;
-	pci_config_write(&bus, 0, devfn, cap + 16, &v, 4);
-	len = 3;
-	off = 0;
-	pci_config_write(&bus, 0, devfn, cap + 8, &off, 4);
-	pci_config_write(&bus, 0, devfn, cap + 12, &len, 4);
-	pci_config_write(&bus, 0, devfn, cap + 16, &v, 4);
+	set_window(VPCI_BAR_STRUCTS, 0x100000, 4);
+	window_write(0x1234);
+	set_window(VPCI_BAR_STRUCTS, VIRTIO_PCI_COMMON_DFSELECT, 3);
+	window_write(0x1234);
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_DFSELECT, 4), 1);
 	/* The capability header itself stays read-only. */
 	uint8_t junk = 0x7F;
-	pci_config_write(&bus, 0, devfn, cap + 3, &junk, 1);
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, cap + 3, &junk, 1);
 	CHECK_EQ(vp.pci.cfg[cap + 3], VIRTIO_PCI_CAP_PCI_CFG);
-	pci_bus_destroy(&bus);
+	pci_bus_destroy(&cfg_bus);
 }
 
 int main(void)
