@@ -18,9 +18,10 @@ static bool function_active(const struct pci_msix *m)
 	return (c & PCI_MSIX_FLAGS_ENABLE) && !(c & PCI_MSIX_FLAGS_MASKALL);
 }
 
-bool pci_msix_enabled(struct pci_msix *m)
+/* A vector may send while MSI-X is on, the function is not masked and the vector is not. */
+static bool vector_active(const struct pci_msix *m, const struct msix_vector *v)
 {
-	return msg_ctrl(m) & PCI_MSIX_FLAGS_ENABLE;
+	return function_active(m) && !(v->ctrl & MSIX_ENTRY_CTRL_MASKED);
 }
 
 static uint64_t vec_addr(const struct msix_vector *v) { return (uint64_t)v->addr_hi << 32 | v->addr_lo; }
@@ -37,9 +38,8 @@ static void collect_pending(struct msix_vector *v)
 static void sync_vector(struct pci_msix *m, unsigned i)
 {
 	struct msix_vector *v = &m->v[i];
-	bool active = function_active(m) && !(v->ctrl & MSIX_ENTRY_CTRL_MASKED);
 	int ret = 0;
-	if (active) {
+	if (vector_active(m, v)) {
 		if (v->gsi < 0)
 			v->gsi = irq_routing_alloc_gsi(m->routing);
 		if (v->gsi < 0) {
@@ -47,7 +47,6 @@ static void sync_vector(struct pci_msix *m, unsigned i)
 			return;
 		}
 		ret = irq_routing_set_msi(m->routing, (unsigned)v->gsi, vec_addr(v), v->data);
-		v->routed = !ret;
 		if (!ret && v->irqfd >= 0 && !v->irqfd_on) {
 			collect_pending(v);
 			ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, true);
@@ -130,7 +129,7 @@ void pci_msix_notify(struct pci_msix *m, unsigned vec)
 		return;
 	pthread_mutex_lock(&m->lock);
 	struct msix_vector *v = &m->v[vec];
-	if (function_active(m) && !(v->ctrl & MSIX_ENTRY_CTRL_MASKED)) {
+	if (vector_active(m, v)) {
 		int ret = irq_routing_signal_msi(m->routing, vec_addr(v), v->data);
 		if (ret)
 			log_guest("msix: %s vector %u: delivery failed: %s", m->dev->name, vec, strerror(-ret));

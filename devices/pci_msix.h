@@ -27,7 +27,6 @@ struct msix_vector {
 	int gsi;       /* -1 until the vector is first used */
 	int irqfd;     /* eventfd bound to the vector, -1 if none */
 	bool irqfd_on; /* the irqfd is assigned in KVM */
-	bool routed;
 };
 
 struct pci_msix {
@@ -53,6 +52,5 @@ void pci_msix_config_written(struct pci_msix *m);
 int pci_msix_bind_irqfd(struct pci_msix *m, unsigned vec, int fd) __must_check;
 /* Raise a vector from vmm: sent now, or left pending while masked. */
 void pci_msix_notify(struct pci_msix *m, unsigned vec);
-bool pci_msix_enabled(struct pci_msix *m);
 
 #endif
