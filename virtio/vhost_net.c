@@ -74,9 +74,9 @@ int vhost_net_start(struct vhost_net *vh, const struct guest_memory *mem, struct
 		 * checked that each ring lies wholly in guest RAM. */
 		struct vhost_vring_addr addr = {
 			.index = q,
-			.desc_user_addr = (uintptr_t)guest_ptr(mem, vq->desc, 16ULL * vq->size),
-			.avail_user_addr = (uintptr_t)guest_ptr(mem, vq->driver, 6 + 2ULL * vq->size),
-			.used_user_addr = (uintptr_t)guest_ptr(mem, vq->device, 6 + 8ULL * vq->size),
+			.desc_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DESC),
+			.avail_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DRIVER),
+			.used_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DEVICE),
 		};
 		struct vhost_vring_file kick = { .index = q, .fd = vq->kick_fd };
 		struct vhost_vring_file call = { .index = q, .fd = vq->call_fd };

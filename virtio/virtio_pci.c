@@ -228,20 +228,33 @@ static void device_reset(struct virtio_pci *vp)
 	reset_queues(vp);
 }
 
-/* The rings of every enabled queue must lie in guest RAM (virtio 1.2, 2.7: sizes of the
- * descriptor table, driver and device areas). */
+void *virtio_queue_area(const struct guest_memory *mem, const struct virtio_queue *vq, enum virtio_area area)
+{
+	/* Size and alignment of each area for a queue of vq->size entries (virtio 1.2, 2.7). */
+	static const struct { uint64_t fixed, per_entry, align; } layout[] = {
+		[VIRTIO_AREA_DESC] = { 0, 16, 16 },
+		[VIRTIO_AREA_DRIVER] = { 6, 2, 2 },
+		[VIRTIO_AREA_DEVICE] = { 6, 8, 4 },
+	};
+	const uint64_t addr[] = { vq->desc, vq->driver, vq->device };
+	if (addr[area] & (layout[area].align - 1))
+		return NULL;
+	return guest_ptr(mem, addr[area], layout[area].fixed + layout[area].per_entry * vq->size);
+}
+
+/* The rings of every enabled queue must lie in guest RAM. */
 static const char *check_queues(struct virtio_pci *vp)
 {
+	static const char *const why[] = {
+		[VIRTIO_AREA_DESC] = "a descriptor table is outside guest RAM or misaligned",
+		[VIRTIO_AREA_DRIVER] = "a driver area is outside guest RAM or misaligned",
+		[VIRTIO_AREA_DEVICE] = "a device area is outside guest RAM or misaligned",
+	};
 	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
 		const struct virtio_queue *vq = &vp->queues[q];
-		if (!vq->enabled)
-			continue;
-		if (!guest_ptr(vp->mem, vq->desc, 16ULL * vq->size) || (vq->desc & 15))
-			return "a descriptor table is outside guest RAM or misaligned";
-		if (!guest_ptr(vp->mem, vq->driver, 6 + 2ULL * vq->size) || (vq->driver & 1))
-			return "a driver area is outside guest RAM or misaligned";
-		if (!guest_ptr(vp->mem, vq->device, 6 + 8ULL * vq->size) || (vq->device & 3))
-			return "a device area is outside guest RAM or misaligned";
+		for (enum virtio_area a = VIRTIO_AREA_DESC; vq->enabled && a <= VIRTIO_AREA_DEVICE; a++)
+			if (!virtio_queue_area(vp->mem, vq, a))
+				return why[a];
 	}
 	return NULL;
 }

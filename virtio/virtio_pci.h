@@ -85,6 +85,13 @@ struct virtio_pci {
 	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
 };
 
+/* The three areas of a split virtqueue (virtio 1.2, 2.7). */
+enum virtio_area { VIRTIO_AREA_DESC, VIRTIO_AREA_DRIVER, VIRTIO_AREA_DEVICE };
+
+/* Host pointer to one area of a queue when all of it is guest RAM and it is aligned as 2.7
+ * requires, else NULL. */
+void *virtio_queue_area(const struct guest_memory *mem, const struct virtio_queue *vq, enum virtio_area area);
+
 int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
 		    const struct guest_memory *mem, struct irq_routing *rt, int vm_fd) __must_check;
 void virtio_pci_destroy(struct virtio_pci *vp);

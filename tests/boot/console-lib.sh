@@ -72,6 +72,9 @@ tap_packets() {
 	echo $(($(cat /sys/class/net/$TAP/statistics/rx_packets) + $(cat /sys/class/net/$TAP/statistics/tx_packets)))
 }
 
+# Transactions per second printed by `rr client`.
+rr_tps() { sed -n 's/.*tps=\([0-9]*\).*/\1/p' "$1"; }
+
 # Mbit/s of the receiver line of an iperf3 run.
 iperf_mbits() { awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") v = $i } END { print v }' "$1"; }
 

@@ -147,7 +147,7 @@ scenario_net() {
 	rr client 169.254.10.2 7777 2000 >"$WORK/rr.txt" 2>&1 || { fail "request/response failed: $(cat "$WORK/rr.txt")"; return; }
 	e1=$(exit_count) p1=$(tap_packets)
 	rx=$(iperf_mbits "$WORK/iperf-rx.txt") tx=$(iperf_mbits "$WORK/iperf-tx.txt")
-	tps=$(sed -n 's/.*tps=\([0-9]*\).*/\1/p' "$WORK/rr.txt")
+	tps=$(rr_tps "$WORK/rr.txt")
 	exits=$((e1 - e0)) packets=$((p1 - p0))
 	echo "BENCH: net guest_rx_mbits=$rx guest_tx_mbits=$tx rr_tps=$tps exits=$exits packets=$packets"
 	echo "BENCH: net exits-during-transfer: $(exit_delta_by_reason)"

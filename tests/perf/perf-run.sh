@@ -87,7 +87,7 @@ network_figures() {
 		timeout 120 rr client 169.254.10.2 7777 "$RR_N" >"$WORK/p-rr.txt" 2>&1 || { cell_failed "request/response: $(cat "$WORK/p-rr.txt")"; return 1; }
 		report guest_rx_mbits "$(iperf_mbits "$WORK/p-rx.txt")"
 		report guest_tx_mbits "$(iperf_mbits "$WORK/p-tx.txt")"
-		report rr_tps "$(sed -n 's/.*tps=\([0-9]*\).*/\1/p' "$WORK/p-rr.txt")"
+		report rr_tps "$(rr_tps "$WORK/p-rr.txt")"
 		rep=$((rep + 1))
 	done
 	if [ "$who" = vmm ]; then
