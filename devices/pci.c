@@ -141,6 +141,13 @@ static void update_bar_mappings(struct pci_bus *bus, struct pci_device *dev)
 	pthread_mutex_unlock(&bus->map_lock);
 }
 
+bool pci_bus_master_enabled(const struct pci_device *dev)
+{
+	uint16_t cmd;
+	memcpy(&cmd, &dev->cfg[PCI_COMMAND], 2);
+	return cmd & PCI_COMMAND_MASTER;
+}
+
 int pci_bus_add(struct pci_bus *bus, unsigned slot, struct pci_device *dev)
 {
 	if (slot >= PCI_SLOTS)
@@ -164,6 +171,7 @@ int pci_bus_add(struct pci_bus *bus, unsigned slot, struct pci_device *dev)
 	}
 	if (any)
 		dev->cfg[PCI_COMMAND] |= PCI_COMMAND_MEMORY;
+	dev->rid = (uint16_t)(slot << 3); /* bus 0, function 0 */
 	pthread_mutex_lock(&bus->lock);
 	bus->slots[slot] = dev;
 	pthread_mutex_unlock(&bus->lock);

@@ -57,6 +57,7 @@ struct pci_device {
 	/* Called after a BAR was mapped, moved or unmapped (address 0: unmapped). */
 	void (*bar_moved)(struct pci_device *dev, unsigned bar, uint64_t old_addr, uint64_t new_addr);
 	void *owner;
+	uint16_t rid; /* requester id (bus << 8 | devfn), set by pci_bus_add: what the IOMMU sees */
 };
 
 struct pci_bus {
@@ -72,6 +73,8 @@ extern const struct bus_ops pci_ecam_ops, pci_cf8_ops, pci_cfc_ops;
 
 int pci_bus_init(struct pci_bus *bus, struct bus *mmio) __must_check;
 void pci_bus_destroy(struct pci_bus *bus);
+/* Bus Master Enable: the device may issue DMA (and MSI, which is a memory write). */
+bool pci_bus_master_enabled(const struct pci_device *dev);
 /* Adds the device and, as firmware would, assigns its memory BARs in the 32-bit window and
  * enables memory decoding. */
 int pci_bus_add(struct pci_bus *bus, unsigned slot, struct pci_device *dev) __must_check;

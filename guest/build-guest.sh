@@ -6,8 +6,10 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/modules.sh"
 out=${1:?usage: build-guest.sh OUTDIR}
-rr=${2:?usage: build-guest.sh OUTDIR RR_BINARY VPOKE_BINARY}
-vpoke=${3:?usage: build-guest.sh OUTDIR RR_BINARY VPOKE_BINARY}
+usage="usage: build-guest.sh OUTDIR RR_BINARY VPOKE_BINARY DATACHECK_BINARY"
+rr=${2:?$usage}
+vpoke=${3:?$usage}
+datacheck=${4:?$usage}
 mkdir -p "$out"
 kver=$(newest_kernel) || { echo "guest: no kernel found: apt-get install linux-image-amd64" >&2; exit 1; }
 [ -x /bin/busybox ] || { echo "guest: no /bin/busybox: apt-get install busybox-static" >&2; exit 1; }
@@ -21,10 +23,11 @@ install -m 0755 "$here/acpi-power-button" "$stage/etc/acpi/PWRF/00000080"
 echo "guest: modules (power button: evdev, button; virtio-net)"
 add_modules "$kver" "$stage" evdev button virtio_pci virtio_net
 command -v iperf3 >/dev/null || { echo "guest: no iperf3: apt-get install iperf3" >&2; exit 1; }
-echo "guest: programs (iperf3, rr, vpoke)"
+echo "guest: programs (iperf3, rr, vpoke, datacheck)"
 add_binary "$stage" "$(command -v iperf3)"
 cp "$rr" "$stage/usr/bin/rr"
 cp "$vpoke" "$stage/usr/bin/vpoke"
+cp "$datacheck" "$stage/usr/bin/datacheck"
 echo "guest: packing initramfs"
 make_cpio "$stage" "$out/initramfs.cpio.gz.tmp"
 mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"

@@ -18,6 +18,7 @@ static uint16_t r16(unsigned o) { return *(volatile uint16_t *)(bar + o); }
 static void w8(unsigned o, uint8_t v) { bar[o] = v; }
 static void w16(unsigned o, uint16_t v) { *(volatile uint16_t *)(bar + o) = v; }
 static void w32(unsigned o, uint32_t v) { *(volatile uint32_t *)(bar + o) = v; }
+static uint32_t r32(unsigned o) { return *(volatile uint32_t *)(bar + o); }
 
 static void expect(const char *name, int ok, unsigned long got)
 {
@@ -29,8 +30,12 @@ static void negotiate(void)
 {
 	w8(VIRTIO_PCI_COMMON_STATUS, 0);
 	w8(VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	/* VERSION_1, and ACCESS_PLATFORM when offered: behind an IOMMU the device requires it, and
+	 * the bad ring addresses below are then IOVAs that the IOMMU must refuse. */
+	w32(VIRTIO_PCI_COMMON_DFSELECT, 1);
+	uint32_t high = r32(VIRTIO_PCI_COMMON_DF) & 0x3;
 	w32(VIRTIO_PCI_COMMON_GFSELECT, 1);
-	w32(VIRTIO_PCI_COMMON_GF, 1); /* VERSION_1 */
+	w32(VIRTIO_PCI_COMMON_GF, high | 1);
 	w32(VIRTIO_PCI_COMMON_GFSELECT, 0);
 	w32(VIRTIO_PCI_COMMON_GF, 0);
 	w8(VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);

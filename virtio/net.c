@@ -65,7 +65,10 @@ static int net_activate(void *opaque, struct virtio_pci *vp)
 	int ret = tap_set_offload(&net->tap, tun);
 	if (ret)
 		return ret;
-	return vhost_net_start(&net->vhost, vp->mem, vp, vp->driver_features, net->tap.fd);
+	ret = vhost_net_start(&net->vhost, vp, vp->driver_features, net->tap.fd);
+	if (ret && vhost_net_stop(&net->vhost)) /* leave nothing half set up for the next try */
+		log_guest("virtio-net: resetting vhost-net after a failed start failed");
+	return ret;
 }
 
 static void net_reset(void *opaque, struct virtio_pci *vp)
@@ -73,7 +76,7 @@ static void net_reset(void *opaque, struct virtio_pci *vp)
 	struct virtio_net *net = opaque;
 	(void)vp;
 	if (vhost_net_stop(&net->vhost))
-		log_guest("virtio-net: reopening vhost-net after a reset failed");
+		log_guest("virtio-net: resetting vhost-net failed");
 }
 
 static const struct virtio_device_ops net_ops = {
@@ -130,14 +133,15 @@ int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, 
 }
 
 int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, const struct guest_memory *mem,
-		    struct irq_routing *rt, int vm_fd, char *err, size_t errlen)
+		    struct irq_routing *rt, int vm_fd, struct dma_space *dma, struct event_loop *loop, char *err,
+		    size_t errlen)
 {
 	memset(net, 0, sizeof(*net));
 	net->tap.fd = -1;
 	net->vhost.fd = -1;
 	memcpy(net->mac, o->mac, 6);
 	net->link_status = VIRTIO_NET_S_LINK_UP;
-	int ret = vhost_net_open(&net->vhost, err, errlen);
+	int ret = vhost_net_open(&net->vhost, dma, loop, err, errlen);
 	if (ret)
 		return ret;
 	ret = tap_open(&net->tap, o->tap, err, errlen);
@@ -146,6 +150,7 @@ int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, 
 	ret = virtio_pci_init(&net->vp, &net_ops, net, mem, rt, vm_fd);
 	if (ret)
 		snprintf(err, errlen, "virtio-net set-up failed: %s", strerror(-ret));
+	virtio_pci_set_dma(&net->vp, dma);
 	net->vp.pci.name = "virtio-net";
 	return ret;
 }

@@ -27,8 +27,11 @@ struct virtio_net {
 
 /* Parses "tap=NAME[,mac=XX:XX:XX:XX:XX:XX]"; the default MAC is 52:54:00:12:34:56, as QEMU's. */
 int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, size_t errlen) __must_check;
+/* The device's DMA goes through `dma` (the identity space without an IOMMU); vhost's messages are
+ * watched in `loop`. */
 int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, const struct guest_memory *mem,
-		    struct irq_routing *rt, int vm_fd, char *err, size_t errlen) __must_check;
+		    struct irq_routing *rt, int vm_fd, struct dma_space *dma, struct event_loop *loop, char *err,
+		    size_t errlen) __must_check;
 void virtio_net_destroy(struct virtio_net *net);
 
 #endif

@@ -2,18 +2,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/vhost.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "virtio_pci.h"
 
-int vhost_net_open(struct vhost_net *vh, char *err, size_t errlen)
+#define BIT(n) (1ULL << (n))
+
+int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loop *loop, char *err, size_t errlen)
 {
-	vh->fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+	vh->dma = dma;
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++)
+		vh->err_fd[q] = -1;
+	/* Non-blocking: the loop reads IOTLB messages until there are none. */
+	vh->fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (vh->fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot open /dev/vhost-net: %s (load the vhost_net module; vmm has no userspace virtio-net)",
@@ -23,18 +29,36 @@ int vhost_net_open(struct vhost_net *vh, char *err, size_t errlen)
 	if (ioctl(vh->fd, VHOST_SET_OWNER) < 0 || ioctl(vh->fd, VHOST_GET_FEATURES, &vh->features) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "vhost-net set-up failed: %s", strerror(e));
-		close(vh->fd);
-		vh->fd = -1;
 		return -e;
+	}
+	if (ioctl(vh->fd, VHOST_GET_BACKEND_FEATURES, &vh->backend_features) < 0)
+		vh->backend_features = 0;
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		vh->err_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vh->err_fd[q] < 0 || event_loop_add(loop, vh->err_fd[q], vhost_iotlb_on_vring_error, vh) < 0) {
+			snprintf(err, errlen, "vhost-net: cannot watch vring errors");
+			return -ENOSPC;
+		}
+	}
+	if (event_loop_add(loop, vh->fd, vhost_iotlb_on_message, vh) < 0) {
+		snprintf(err, errlen, "vhost-net: cannot watch the IOTLB messages");
+		return -ENOSPC;
 	}
 	return 0;
 }
 
 void vhost_net_close(struct vhost_net *vh)
 {
+	if (vh->dma)
+		dma_remove_listener(vh->dma, vh);
 	if (vh->fd >= 0)
 		close(vh->fd);
 	vh->fd = -1;
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		if (vh->err_fd[q] >= 0)
+			close(vh->err_fd[q]);
+		vh->err_fd[q] = -1;
+	}
 }
 
 static int set_mem_table(struct vhost_net *vh, const struct guest_memory *mem)
@@ -53,37 +77,88 @@ static int set_mem_table(struct vhost_net *vh, const struct guest_memory *mem)
 	return ret;
 }
 
-int vhost_net_start(struct vhost_net *vh, const struct guest_memory *mem, struct virtio_pci *vp,
-		    uint64_t features, int tap_fd)
+/* The IOTLB entries vhost needs before the backend starts: it touches the used ring at
+ * VHOST_NET_SET_BACKEND, and a miss there is an error rather than a wait. The other areas are
+ * primed too, which saves two misses per queue. */
+static int prime_rings(struct vhost_net *vh, struct virtio_pci *vp)
 {
+	int ret = 0;
+	dma_lock(vh->dma);
+	vh->iotlb = true;
+	vh->nfaulted = 0;
+	for (unsigned q = 0; q < vp->ops->num_queues && !ret; q++) {
+		const struct virtio_queue *vq = &vp->queues[q];
+		if (!vq->enabled)
+			continue;
+		for (enum virtio_area a = VIRTIO_AREA_DESC; a <= VIRTIO_AREA_DEVICE && !ret; a++) {
+			uint64_t addr, len;
+			unsigned perm;
+			virtio_queue_area_range(vq, a, &addr, &len, &perm);
+			ret = vhost_iotlb_prime_locked(vh, addr, len, perm);
+		}
+	}
+	dma_unlock(vh->dma);
+	return ret;
+}
+
+int vhost_net_start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t features, int tap_fd)
+{
+	const struct guest_memory *mem = vh->dma->mem;
+	bool iotlb = features & BIT(VIRTIO_F_ACCESS_PLATFORM);
+	vh->vp = vp;
+	if (iotlb) {
+		uint64_t bf = BIT(VHOST_BACKEND_F_IOTLB_MSG_V2);
+		if (!(vh->backend_features & bf))
+			return -ENOTSUP;
+		if (ioctl(vh->fd, VHOST_SET_BACKEND_FEATURES, &bf) < 0)
+			return -errno;
+	}
 	/* vhost takes only the ring features it offered; the tap writes the virtio-net header, so
-	 * VHOST_NET_F_VIRTIO_NET_HDR stays off. */
-	uint64_t vf = features & vh->features & ~(1ULL << VHOST_NET_F_VIRTIO_NET_HDR);
+	 * VHOST_NET_F_VIRTIO_NET_HDR stays off. ACCESS_PLATFORM makes vhost start a new, empty
+	 * IOTLB. */
+	uint64_t vf = features & vh->features & ~BIT(VHOST_NET_F_VIRTIO_NET_HDR);
 	if (ioctl(vh->fd, VHOST_SET_FEATURES, &vf) < 0)
 		return -errno;
 	int ret = set_mem_table(vh, mem);
 	if (ret)
 		return ret;
-	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+	for (unsigned q = 0; q < vp->ops->num_queues && q < VHOST_NET_QUEUES; q++) {
 		const struct virtio_queue *vq = &vp->queues[q];
 		if (!vq->enabled)
 			continue;
 		struct vhost_vring_state num = { .index = q, .num = vq->size };
 		struct vhost_vring_state base = { .index = q, .num = 0 };
-		/* Without an IOTLB vhost takes ring addresses in our address space; the transport
-		 * checked that each ring lies wholly in guest RAM. */
-		struct vhost_vring_addr addr = {
-			.index = q,
-			.desc_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DESC),
-			.avail_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DRIVER),
-			.used_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DEVICE),
-		};
+		/* With the IOTLB, vhost takes ring addresses as IOVAs. Without it, addresses in our
+		 * address space; the transport checked that each ring lies wholly in guest RAM. */
+		struct vhost_vring_addr addr = { .index = q };
+		if (iotlb) {
+			addr.desc_user_addr = vq->desc;
+			addr.avail_user_addr = vq->driver;
+			addr.used_user_addr = vq->device;
+		} else {
+			addr.desc_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DESC);
+			addr.avail_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DRIVER);
+			addr.used_user_addr = (uintptr_t)virtio_queue_area(mem, vq, VIRTIO_AREA_DEVICE);
+		}
 		struct vhost_vring_file kick = { .index = q, .fd = vq->kick_fd };
 		struct vhost_vring_file call = { .index = q, .fd = vq->call_fd };
-		struct vhost_vring_file backend = { .index = q, .fd = tap_fd };
+		struct vhost_vring_file verr = { .index = q, .fd = vh->err_fd[q] };
 		if (ioctl(vh->fd, VHOST_SET_VRING_NUM, &num) < 0 || ioctl(vh->fd, VHOST_SET_VRING_BASE, &base) < 0 ||
 		    ioctl(vh->fd, VHOST_SET_VRING_ADDR, &addr) < 0 || ioctl(vh->fd, VHOST_SET_VRING_KICK, &kick) < 0 ||
-		    ioctl(vh->fd, VHOST_SET_VRING_CALL, &call) < 0 || ioctl(vh->fd, VHOST_NET_SET_BACKEND, &backend) < 0)
+		    ioctl(vh->fd, VHOST_SET_VRING_CALL, &call) < 0 || ioctl(vh->fd, VHOST_SET_VRING_ERR, &verr) < 0)
+			return -errno;
+	}
+	if (iotlb) {
+		if ((ret = dma_add_listener(vh->dma, vp->pci.rid, vhost_iotlb_invalidate, vh)))
+			return ret;
+		if ((ret = prime_rings(vh, vp)))
+			return ret;
+	}
+	for (unsigned q = 0; q < vp->ops->num_queues && q < VHOST_NET_QUEUES; q++) {
+		if (!vp->queues[q].enabled)
+			continue;
+		struct vhost_vring_file backend = { .index = q, .fd = tap_fd };
+		if (ioctl(vh->fd, VHOST_NET_SET_BACKEND, &backend) < 0)
 			return -errno;
 	}
 	return 0;
@@ -91,7 +166,20 @@ int vhost_net_start(struct vhost_net *vh, const struct guest_memory *mem, struct
 
 int vhost_net_stop(struct vhost_net *vh)
 {
-	vhost_net_close(vh);
-	char err[200];
-	return vhost_net_open(vh, err, sizeof(err));
+	dma_lock(vh->dma);
+	vh->iotlb = false;
+	dma_unlock(vh->dma);
+	dma_remove_listener(vh->dma, vh);
+	/* RESET_OWNER stops both backends, flushes the workers and frees the IOTLB and memory table;
+	 * the fd stays ours (a reopened fd would leave the old device alive behind the loop's poll). */
+	if (ioctl(vh->fd, VHOST_RESET_OWNER) < 0 || ioctl(vh->fd, VHOST_SET_OWNER) < 0)
+		return -errno;
+	return 0;
+}
+
+void vhost_net_get_stats(struct vhost_net *vh, struct vhost_iotlb_stats *out)
+{
+	dma_lock(vh->dma);
+	*out = vh->stats;
+	dma_unlock(vh->dma);
 }

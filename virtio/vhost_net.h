@@ -1,28 +1,72 @@
-/* The vhost-net backend: the kernel moves packets between the virtqueues and the tap. */
+/* The vhost-net backend: the kernel moves packets between the virtqueues and the tap. With
+ * VIRTIO_F_ACCESS_PLATFORM the rings and buffers are IOVAs, which vhost translates through its
+ * device IOTLB; vmm fills that IOTLB on demand from the device's DMA space (vhost_iotlb.c). */
 #ifndef VIRTIO_VHOST_NET_H
 #define VIRTIO_VHOST_NET_H
 
+#include <linux/vhost.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../vmm/dma.h"
+#include "../vmm/event_loop.h"
 #include "../vmm/log.h"
 #include "../vmm/memory.h"
 
+#define VHOST_NET_QUEUES 2
+#define VHOST_IOTLB_FAULT_MEMORY 16 /* IOVA pages whose fault was recorded (one per page) */
+
 struct virtio_pci;
+
+struct vhost_iotlb_stats {
+	uint64_t misses;        /* MISS messages from vhost */
+	uint64_t updates;       /* UPDATE messages sent (misses answered, rings primed) */
+	uint64_t update_bytes;  /* bytes those updates covered */
+	uint64_t invalidations; /* INVALIDATE messages sent */
+	uint64_t faults;        /* misses that the DMA space refused (one per IOVA page) */
+	uint64_t perm_mismatches; /* answered with less permission than vhost asked */
+	uint64_t unanswered;    /* misses left unanswered (no translation, bus mastering off) */
+	uint64_t vring_errors;  /* VHOST_SET_VRING_ERR events: a buffer vhost could not access */
+};
 
 struct vhost_net {
 	int fd;
-	uint64_t features; /* VHOST_GET_FEATURES */
+	uint64_t features;         /* VHOST_GET_FEATURES */
+	uint64_t backend_features; /* VHOST_GET_BACKEND_FEATURES */
+	int err_fd[VHOST_NET_QUEUES];
+	/* Device IOTLB state, under dma->lock. */
+	struct dma_space *dma;
+	struct virtio_pci *vp; /* for the requester id and Bus Master Enable */
+	bool iotlb;            /* the running data path translates through the IOTLB */
+	uint64_t faulted[VHOST_IOTLB_FAULT_MEMORY];
+	unsigned nfaulted;
+	struct vhost_iotlb_stats stats;
 };
 
-/* Opens /dev/vhost-net and takes ownership; `err` says what is missing when it fails. */
-int vhost_net_open(struct vhost_net *vh, char *err, size_t errlen) __must_check;
+/* Opens /dev/vhost-net once for the VM's life, takes ownership, and watches its IOTLB messages
+ * and vring errors in `loop`. `err` says what is missing when it fails. */
+int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loop *loop, char *err,
+		   size_t errlen) __must_check;
 void vhost_net_close(struct vhost_net *vh);
-/* Memory table, features, the rings of every enabled queue with their kick and call eventfds,
- * and the tap as backend. */
-int vhost_net_start(struct vhost_net *vh, const struct guest_memory *mem, struct virtio_pci *vp,
-		    uint64_t features, int tap_fd) __must_check;
-/* Stops the data path; the vhost device is opened afresh so that no state survives a reset. */
+/* Features, memory table, the rings of every enabled queue with their kick, call and error
+ * eventfds, the IOTLB primed with the rings when ACCESS_PLATFORM is on, and the tap as backend. */
+int vhost_net_start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t features, int tap_fd) __must_check;
+/* Stops both queues and forgets the driver's state and the IOTLB (VHOST_RESET_OWNER), keeping
+ * the same vhost fd for the next start. */
 int vhost_net_stop(struct vhost_net *vh) __must_check;
+void vhost_net_get_stats(struct vhost_net *vh, struct vhost_iotlb_stats *out);
+
+/* vhost_iotlb.c: the device IOTLB protocol (struct vhost_msg_v2 on the vhost fd). */
+/* Builds one message. */
+struct vhost_msg_v2 vhost_iotlb_msg(uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr, uint8_t perm);
+/* Sends UPDATEs covering [iova, iova + len) as the DMA space translates it (lock held). -EFAULT
+ * when part of it has no translation, -EACCES when it lacks `perm`. */
+int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, unsigned perm) __must_check;
+/* Event-loop callbacks: IOTLB misses, vring errors. */
+bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents);
+bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents);
+/* The DMA space's listener: the guest invalidated [first, last]. */
+void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last);
 
 #endif

@@ -15,9 +15,21 @@
 
 static unsigned nvectors(const struct virtio_pci *vp) { return vp->ops->num_queues + 1u; }
 
+static bool behind_iommu(const struct virtio_pci *vp) { return vp->dma && dma_space_translated(vp->dma); }
+
 uint64_t virtio_pci_offered_features(struct virtio_pci *vp)
 {
-	return vp->ops->features(vp->dev) | (1ULL << VIRTIO_F_VERSION_1);
+	uint64_t f = vp->ops->features(vp->dev) | (1ULL << VIRTIO_F_VERSION_1);
+	if (behind_iommu(vp))
+		f |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+	return f;
+}
+
+void virtio_pci_set_dma(struct virtio_pci *vp, struct dma_space *dma) { vp->dma = dma; }
+
+bool virtio_pci_uses_iommu(const struct virtio_pci *vp)
+{
+	return vp->dma && (vp->driver_features & (1ULL << VIRTIO_F_ACCESS_PLATFORM));
 }
 
 /* Registers (or removes) one KVM ioeventfd per queue at base + VPCI_NOTIFY_OFFSET + 4*q, so that
@@ -228,18 +240,58 @@ static void device_reset(struct virtio_pci *vp)
 	reset_queues(vp);
 }
 
+/* Size and alignment of each area for a queue of vq->size entries (virtio 1.2, 2.7), and what
+ * the device does there: reads the descriptors and the driver area, writes the device area. */
+static const struct { uint64_t fixed, per_entry, align; unsigned perm; } area_layout[] = {
+	[VIRTIO_AREA_DESC] = { 0, 16, 16, DMA_PERM_READ },
+	[VIRTIO_AREA_DRIVER] = { 6, 2, 2, DMA_PERM_READ },
+	[VIRTIO_AREA_DEVICE] = { 6, 8, 4, DMA_PERM_WRITE },
+};
+
+void virtio_queue_area_range(const struct virtio_queue *vq, enum virtio_area area, uint64_t *addr, uint64_t *len,
+			     unsigned *perm)
+{
+	const uint64_t a[] = { vq->desc, vq->driver, vq->device };
+	*addr = a[area];
+	*len = area_layout[area].fixed + area_layout[area].per_entry * vq->size;
+	*perm = area_layout[area].perm;
+}
+
 void *virtio_queue_area(const struct guest_memory *mem, const struct virtio_queue *vq, enum virtio_area area)
 {
-	/* Size and alignment of each area for a queue of vq->size entries (virtio 1.2, 2.7). */
-	static const struct { uint64_t fixed, per_entry, align; } layout[] = {
-		[VIRTIO_AREA_DESC] = { 0, 16, 16 },
-		[VIRTIO_AREA_DRIVER] = { 6, 2, 2 },
-		[VIRTIO_AREA_DEVICE] = { 6, 8, 4 },
-	};
-	const uint64_t addr[] = { vq->desc, vq->driver, vq->device };
-	if (addr[area] & (layout[area].align - 1))
+	uint64_t addr, len;
+	unsigned perm;
+	virtio_queue_area_range(vq, area, &addr, &len, &perm);
+	if (addr & (area_layout[area].align - 1))
 		return NULL;
-	return guest_ptr(mem, addr[area], layout[area].fixed + layout[area].per_entry * vq->size);
+	return guest_ptr(mem, addr, len);
+}
+
+/* Behind the IOMMU: every byte of the area must translate, with the access the device needs, to
+ * guest RAM. A failure records a fault in the IOMMU, as the device's first access would. */
+static bool area_translates(struct virtio_pci *vp, const struct virtio_queue *vq, enum virtio_area area)
+{
+	uint64_t addr, len;
+	unsigned perm;
+	virtio_queue_area_range(vq, area, &addr, &len, &perm);
+	if (addr & (area_layout[area].align - 1))
+		return false;
+	bool ok = true;
+	dma_lock(vp->dma);
+	while (len && ok) {
+		struct dma_translation t;
+		ok = !dma_translate_locked(vp->dma, vp->pci.rid, addr, perm, true, &t);
+		if (!ok)
+			break;
+		uint64_t n = t.len - (addr - t.iova);
+		if (n > len)
+			n = len;
+		ok = guest_ptr(vp->mem, t.gpa + (addr - t.iova), n) != NULL;
+		len -= n;
+		addr += n;
+	}
+	dma_unlock(vp->dma);
+	return ok;
 }
 
 /* The rings of every enabled queue must lie in guest RAM. */
@@ -250,11 +302,20 @@ static const char *check_queues(struct virtio_pci *vp)
 		[VIRTIO_AREA_DRIVER] = "a driver area is outside guest RAM or misaligned",
 		[VIRTIO_AREA_DEVICE] = "a device area is outside guest RAM or misaligned",
 	};
+	static const char *const why_iommu[] = {
+		[VIRTIO_AREA_DESC] = "a descriptor table does not translate to readable guest RAM (IOMMU fault)",
+		[VIRTIO_AREA_DRIVER] = "a driver area does not translate to readable guest RAM (IOMMU fault)",
+		[VIRTIO_AREA_DEVICE] = "a device area does not translate to writable guest RAM (IOMMU fault)",
+	};
+	bool iommu = virtio_pci_uses_iommu(vp);
 	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
 		const struct virtio_queue *vq = &vp->queues[q];
-		for (enum virtio_area a = VIRTIO_AREA_DESC; vq->enabled && a <= VIRTIO_AREA_DEVICE; a++)
-			if (!virtio_queue_area(vp->mem, vq, a))
+		for (enum virtio_area a = VIRTIO_AREA_DESC; vq->enabled && a <= VIRTIO_AREA_DEVICE; a++) {
+			if (iommu && !area_translates(vp, vq, a))
+				return why_iommu[a];
+			if (!iommu && !virtio_queue_area(vp->mem, vq, a))
 				return why[a];
+		}
 	}
 	return NULL;
 }
@@ -294,7 +355,11 @@ static void write_status(struct virtio_pci *vp, uint8_t val)
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		uint64_t offered = virtio_pci_offered_features(vp);
 		/* The device refuses features it did not offer, and drivers without VERSION_1. */
-		if ((vp->driver_features & ~offered) || !(vp->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
+		/* Behind the IOMMU the device needs ACCESS_PLATFORM (virtio 1.2, 6.1): without it the
+		 * driver would hand out guest-physical addresses that bypass the IOMMU. */
+		bool needs_platform = behind_iommu(vp) && !(vp->driver_features & (1ULL << VIRTIO_F_ACCESS_PLATFORM));
+		if ((vp->driver_features & ~offered) || !(vp->driver_features & (1ULL << VIRTIO_F_VERSION_1)) ||
+		    needs_platform) {
 			log_guest("virtio-pci: %s: driver features 0x%llx not accepted (offered 0x%llx)", vp->pci.name,
 				  (unsigned long long)vp->driver_features, (unsigned long long)offered);
 			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;

@@ -12,6 +12,7 @@
 
 #include "../devices/pci.h"
 #include "../devices/pci_msix.h"
+#include "../vmm/dma.h"
 #include "../vmm/irq_routing.h"
 #include "../vmm/memory.h"
 
@@ -70,6 +71,9 @@ struct virtio_pci {
 	const struct virtio_device_ops *ops;
 	void *dev;
 	const struct guest_memory *mem;
+	/* The device's DMA space (NULL: guest RAM, no IOMMU). Behind an IOMMU the device offers
+	 * VIRTIO_F_ACCESS_PLATFORM and requires it: ring addresses are then IOVAs. */
+	struct dma_space *dma;
 	int vm_fd; /* for ioeventfds; -1 in unit tests */
 	pthread_mutex_t lock;
 	uint32_t device_feature_select, driver_feature_select;
@@ -92,9 +96,18 @@ enum virtio_area { VIRTIO_AREA_DESC, VIRTIO_AREA_DRIVER, VIRTIO_AREA_DEVICE };
  * requires, else NULL. */
 void *virtio_queue_area(const struct guest_memory *mem, const struct virtio_queue *vq, enum virtio_area area);
 
+/* Where one area of a queue lies in the device's address space, its length, and the access the
+ * device needs there (DMA_PERM_*). */
+void virtio_queue_area_range(const struct virtio_queue *vq, enum virtio_area area, uint64_t *addr, uint64_t *len,
+			     unsigned *perm);
+
 int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
 		    const struct guest_memory *mem, struct irq_routing *rt, int vm_fd) __must_check;
 void virtio_pci_destroy(struct virtio_pci *vp);
+/* Puts the device behind `dma` (before the guest runs). */
+void virtio_pci_set_dma(struct virtio_pci *vp, struct dma_space *dma);
+/* Whether the driver accepted VIRTIO_F_ACCESS_PLATFORM (rings and buffers are IOVAs). */
+bool virtio_pci_uses_iommu(const struct virtio_pci *vp);
 /* Marks the device broken (NEEDS_RESET) and tells the driver through the config vector. */
 void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why);
 uint64_t virtio_pci_offered_features(struct virtio_pci *vp);

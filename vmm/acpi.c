@@ -13,6 +13,7 @@
 #define OEM_ID       "VMMVMM"
 #define OEM_TABLE_ID "VMMQ35LT"
 #define CREATOR_ID   "VMM "
+#define ACPI_MAX_XSDT_ENTRIES 8
 
 uint8_t acpi_checksum(const void *p, size_t len)
 {
@@ -222,22 +223,45 @@ static int build_mcfg(struct area *ar, uint64_t *gpa)
 	return 0;
 }
 
+/* One DRHD covering every PCI device (INCLUDE_PCI_ALL); no interrupt remapping yet. */
+static int build_dmar(struct area *ar, const struct acpi_config *cfg, uint64_t *gpa)
+{
+	size_t len = sizeof(struct acpi_dmar) + sizeof(struct acpi_dmar_drhd);
+	struct acpi_dmar *d = area_alloc(ar, len, 16, gpa);
+	if (!d)
+		return -ENOSPC;
+	header(&d->h, "DMAR", (uint32_t)len, 1);
+	d->host_address_width = (uint8_t)(cfg->dmar_haw - 1);
+	d->flags = 0;
+	struct acpi_dmar_drhd drhd = {
+		.type = ACPI_DMAR_TYPE_DRHD, .length = sizeof(drhd), .flags = ACPI_DMAR_DRHD_INCLUDE_PCI_ALL,
+		.segment = 0, .register_base = cfg->dmar_base,
+	};
+	memcpy(d + 1, &drhd, sizeof(drhd));
+	seal(&d->h);
+	return 0;
+}
+
 int acpi_build(const struct acpi_config *cfg, uint8_t *rsdp_buf,
 	       uint8_t *tables_buf, uint64_t tables_gpa, size_t tables_len)
 {
 	struct area ar = { tables_buf, tables_gpa, tables_len, 0 };
-	uint64_t dsdt, fadt, madt, mcfg, xsdt_gpa;
+	uint64_t dsdt, xsdt_gpa;
+	/* The XSDT lists what the board has: FADT, MADT, MCFG, then the optional tables. */
+	uint64_t entries[ACPI_MAX_XSDT_ENTRIES];
+	size_t n = 0;
 	int ret;
-	if ((ret = build_dsdt(&ar, cfg, &dsdt)) || (ret = build_fadt(&ar, dsdt, &fadt)) ||
-	    (ret = build_madt(&ar, cfg, &madt)) || (ret = build_mcfg(&ar, &mcfg)))
+	if ((ret = build_dsdt(&ar, cfg, &dsdt)) || (ret = build_fadt(&ar, dsdt, &entries[n++])) ||
+	    (ret = build_madt(&ar, cfg, &entries[n++])) || (ret = build_mcfg(&ar, &entries[n++])))
 		return ret;
-	const uint64_t entries[] = { fadt, madt, mcfg };
-	size_t xlen = sizeof(struct acpi_header) + sizeof(entries);
+	if (cfg->dmar_haw && (ret = build_dmar(&ar, cfg, &entries[n++])))
+		return ret;
+	size_t xlen = sizeof(struct acpi_header) + n * sizeof(entries[0]);
 	struct acpi_header *x = area_alloc(&ar, xlen, 16, &xsdt_gpa);
 	if (!x)
 		return -ENOSPC;
 	header(x, "XSDT", (uint32_t)xlen, 1);
-	memcpy(x + 1, entries, sizeof(entries));
+	memcpy(x + 1, entries, n * sizeof(entries[0]));
 	seal(x);
 
 	struct acpi_rsdp *r = (struct acpi_rsdp *)rsdp_buf;

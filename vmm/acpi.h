@@ -1,4 +1,5 @@
-/* ACPI tables for the q35-lite board: RSDP, XSDT, FADT (+FACS), DSDT, MADT, MCFG. */
+/* ACPI tables for the q35-lite board: RSDP, XSDT, FADT (+FACS), DSDT, MADT, MCFG, and
+ * the DMAR when the board has a VT-d unit. */
 #ifndef VMM_ACPI_H
 #define VMM_ACPI_H
 
@@ -11,6 +12,10 @@ struct acpi_config {
 	unsigned ncpus;
 	uint32_t ioapic_id;
 	uint64_t pci_mmio64_start, pci_mmio64_end; /* inclusive end */
+	/* A DMAR table for the VT-d unit at dmar_base when dmar_haw (its host address width in
+	 * bits) is non-zero. */
+	uint64_t dmar_base;
+	unsigned dmar_haw;
 };
 
 /* Writes the RSDP (36 bytes) into `rsdp_buf`, the host view of where it lives, and the other tables into the

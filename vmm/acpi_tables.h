@@ -115,4 +115,24 @@ struct __attribute__((packed)) acpi_mcfg_allocation {
 	uint32_t reserved;
 };
 
+/* DMAR (Intel VT-d spec 8.1-8.3): header, then remapping structures. */
+struct __attribute__((packed)) acpi_dmar {
+	struct acpi_header h;
+	uint8_t host_address_width; /* N - 1 for an N-bit DMA physical address width */
+	uint8_t flags;
+	uint8_t reserved[10];
+};
+#define ACPI_DMAR_INTR_REMAP      (1U << 0)
+#define ACPI_DMAR_X2APIC_OPT_OUT  (1U << 1)
+#define ACPI_DMAR_TYPE_DRHD       0
+
+struct __attribute__((packed)) acpi_dmar_drhd {
+	uint16_t type, length;
+	uint8_t flags; /* bit 0: INCLUDE_PCI_ALL */
+	uint8_t size;  /* register set size: 2^size 4 KiB pages (DMAR rev 3+; 0 = 4 KiB) */
+	uint16_t segment;
+	uint64_t register_base;
+};
+#define ACPI_DMAR_DRHD_INCLUDE_PCI_ALL (1U << 0)
+
 #endif

@@ -26,7 +26,7 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 
 unsigned boot_build_e820(const struct guest_memory *mem, struct boot_e820_entry *map, unsigned max)
 {
-	struct boot_e820_entry e[5];
+	struct boot_e820_entry e[6];
 	unsigned n = 0;
 	/* Conventional memory stays usable RAM: Linux puts the APs' real-mode trampoline there. */
 	e[n++] = (struct boot_e820_entry){ 0, EBDA_START, E820_RAM };
@@ -35,6 +35,9 @@ unsigned boot_build_e820(const struct guest_memory *mem, struct boot_e820_entry 
 	e[n++] = (struct boot_e820_entry){ KERNEL_LOAD_ADDR, guest_low_ram_end(mem) - KERNEL_LOAD_ADDR, E820_RAM };
 	/* Linux uses the MCFG's ECAM window only when the firmware reserves it. */
 	e[n++] = (struct boot_e820_entry){ PCI_ECAM_BASE, PCI_ECAM_SIZE, E820_RESERVED };
+	/* The VT-d register block is a chipset range: reserved whether or not --iommu puts a unit
+	 * there, as firmware reserves its chipset's ranges, so that nothing else is placed on it. */
+	e[n++] = (struct boot_e820_entry){ VTD_BASE, VTD_SIZE, E820_RESERVED };
 	unsigned out = 0;
 	for (unsigned i = 0; i < n && out < max; i++)
 		map[out++] = e[i];

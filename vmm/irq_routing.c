@@ -15,22 +15,21 @@ int irq_routing_init(struct irq_routing *rt, int vm_fd, unsigned reserved_gsis)
 
 void irq_routing_destroy(struct irq_routing *rt)
 {
+	free(rt->table);
+	rt->table = NULL;
 	pthread_mutex_destroy(&rt->lock);
 }
 
-/* Called with the lock held. */
-static int commit_locked(struct irq_routing *rt)
+/* The KVM table for the current routes, in GSI order. Lock held. */
+static struct kvm_irq_routing *build_table_locked(const struct irq_routing *rt)
 {
-	rt->commits++;
-	if (rt->vm_fd < 0)
-		return 0;
 	unsigned n = 0;
 	for (unsigned gsi = 0; gsi < IRQ_ROUTING_MAX_GSI; gsi++)
 		n += rt->routes[gsi].valid;
 	struct kvm_irq_routing *table =
 		calloc(1, sizeof(*table) + n * sizeof(struct kvm_irq_routing_entry));
 	if (!table)
-		return -ENOMEM;
+		return NULL;
 	for (unsigned gsi = 0; gsi < IRQ_ROUTING_MAX_GSI; gsi++) {
 		const struct irq_route *r = &rt->routes[gsi];
 		if (!r->valid)
@@ -42,9 +41,28 @@ static int commit_locked(struct irq_routing *rt)
 		e->u.msi.address_hi = (uint32_t)(r->msi_addr >> 32);
 		e->u.msi.data = r->msi_data;
 	}
-	int ret = ioctl(rt->vm_fd, KVM_SET_GSI_ROUTING, table) < 0 ? -errno : 0;
-	free(table);
+	return table;
+}
+
+/* Called with the lock held. The table is built (and kept) without a VM too, so that the unit
+ * tests see exactly what KVM would get. */
+static int commit_locked(struct irq_routing *rt)
+{
+	rt->commits++;
+	struct kvm_irq_routing *table = build_table_locked(rt);
+	if (!table)
+		return -ENOMEM;
+	int ret = 0;
+	if (rt->vm_fd >= 0 && ioctl(rt->vm_fd, KVM_SET_GSI_ROUTING, table) < 0)
+		ret = -errno;
+	free(rt->table);
+	rt->table = table;
 	return ret;
+}
+
+const struct kvm_irq_routing *irq_routing_table(const struct irq_routing *rt)
+{
+	return rt->table;
 }
 
 int irq_routing_set_msi(struct irq_routing *rt, unsigned gsi, uint64_t addr, uint32_t data)

@@ -24,7 +24,8 @@ struct irq_routing {
 	unsigned reserved; /* GSIs 0..reserved-1 belong to the IOAPIC pins */
 	struct irq_route routes[IRQ_ROUTING_MAX_GSI];
 	bool allocated[IRQ_ROUTING_MAX_GSI]; /* GSIs handed out by irq_routing_alloc_gsi */
-	unsigned commits;
+	unsigned commits; /* one per change of a route */
+	struct kvm_irq_routing *table; /* the last one built, see irq_routing_table() */
 };
 
 int irq_routing_init(struct irq_routing *rt, int vm_fd, unsigned reserved_gsis) __must_check;
@@ -40,5 +41,9 @@ int irq_routing_signal_msi(struct irq_routing *rt, uint64_t addr, uint32_t data)
 int irq_routing_irqfd(struct irq_routing *rt, unsigned gsi, int fd, bool assign) __must_check;
 /* Assert the GSI through its route (edge: one message). */
 int irq_routing_signal(struct irq_routing *rt, unsigned gsi) __must_check;
+/* The table the last commit built and (with a VM) passed to KVM_SET_GSI_ROUTING, NULL before the
+ * first commit; valid until the next one. It exists for the unit tests: without a VM (vm_fd -1)
+ * nothing else shows what KVM would be given. */
+const struct kvm_irq_routing *irq_routing_table(const struct irq_routing *rt);
 
 #endif

@@ -29,6 +29,8 @@
 #define PCI_ECAM_SIZE        (PCI_ECAM_BUSES << 20)
 #define IOAPIC_BASE          0xFEC00000ULL
 #define IOAPIC_SIZE          0x1000ULL
+#define VTD_BASE             0xFED90000ULL /* VT-d (DMAR unit) registers, as on q35 */
+#define VTD_SIZE             0x1000ULL
 #define LAPIC_BASE           0xFEE00000ULL
 #define HIGH_RAM_START       0x100000000ULL
 

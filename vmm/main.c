@@ -1,7 +1,6 @@
 /* vmm: command line, the main event loop, and the process's exit status. */
 #include <errno.h>
 #include <getopt.h>
-#include <liburing.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,7 +33,7 @@ enum {
 
 static const char usage_text[] =
 	"usage: vmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE] [--cpus N]\n"
-	"               [--net tap=NAME[,mac=MAC]] [--on-reboot=exit|restart] [--exit-stats]\n"
+	"               [--net tap=NAME[,mac=MAC]] [--iommu[=ats]] [--on-reboot=exit|restart] [--exit-stats]\n"
 	"       vmm kvm-check          check that /dev/kvm can run guests\n"
 	"       vmm bench-exit [N]     port-I/O exit round trip: bare KVM loop vs our dispatcher\n"
 	"       vmm --help | --version\n"
@@ -45,6 +44,8 @@ static const char usage_text[] =
 	"  --memory SIZE     guest RAM, e.g. 512M, 4G; plain numbers are MiB (default 512M)\n"
 	"  --cpus N          vCPUs, 1..64 (default 1)\n"
 	"  --net tap=NAME[,mac=MAC]  virtio-net over vhost-net on tap NAME (created if missing)\n"
+	"  --iommu[=ats]     an Intel VT-d unit (DMA remapping) in front of the PCI devices;\n"
+	"                    ats: it also offers device-TLBs (PCIe ATS) to virtio-net\n"
 	"  --on-reboot=WHAT  on a guest reset: exit (status 4, default) or restart the guest\n"
 	"  --exit-stats      print KVM exits per reason when the guest stops (and on SIGUSR2)\n"
 	"\n"
@@ -114,13 +115,14 @@ static int check_kernel(const char *path)
 
 static int parse_run(int argc, char **argv, struct options *o)
 {
-	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS, OPT_NET };
+	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS, OPT_NET, OPT_IOMMU };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'c' }, { "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },    { "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 		{ "exit-stats", no_argument, NULL, OPT_EXIT_STATS }, { "help", no_argument, NULL, 'h' },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "iommu", optional_argument, NULL, OPT_IOMMU },
 		{ 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -167,6 +169,13 @@ static int parse_run(int argc, char **argv, struct options *o)
 			o->vm.has_net = true;
 			break;
 		}
+		case OPT_IOMMU:
+			o->vm.iommu = true;
+			if (optarg && !strcmp(optarg, "ats"))
+				o->vm.iommu_ats = true;
+			else if (optarg)
+				return usage_error("bad --iommu value '%s': use --iommu or --iommu=ats", optarg);
+			break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default:
 			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -195,7 +204,7 @@ static int open_kvm(struct kvm *kvm)
 	return 0;
 }
 
-static void print_exit_stats(const struct vm *vm)
+static void print_exit_stats(struct vm *vm)
 {
 	uint64_t counts[EXIT_REASON_SLOTS];
 	vm_exit_counts(vm, counts);
@@ -204,16 +213,17 @@ static void print_exit_stats(const struct vm *vm)
 		if (counts[r])
 			fprintf(stderr, " %s=%llu", vm_exit_reason_name(r), (unsigned long long)counts[r]);
 	fprintf(stderr, "\n");
+	vm_print_dma_stats(vm, stderr);
 }
 
-enum { EV_STDIN = 1, EV_SIGNAL, EV_VM };
-
-static void arm_poll(struct io_uring *ring, int fd, uint64_t tag)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	io_uring_prep_poll_add(sqe, fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, tag);
-}
+/* What the main loop watches besides the devices' fds. */
+struct main_loop {
+	struct vm *vm;
+	int sfd;
+	int stdin_id;
+	bool stdin_open, stdin_waiting; /* waiting: the UART's receive FIFO was full */
+	struct console_escape esc;
+};
 
 /* Feeds terminal input to the UART, with the Ctrl-A escapes. Returns false at end of input. */
 static bool handle_stdin(struct vm *vm, struct console_escape *esc)
@@ -241,73 +251,74 @@ static bool handle_stdin(struct vm *vm, struct console_escape *esc)
 	return true;
 }
 
-/* Runs until the guest stops; returns the stop reason. */
+static bool on_stdin(void *opaque, int fd, unsigned revents)
+{
+	struct main_loop *m = opaque;
+	(void)fd;
+	if ((revents & (POLLHUP | POLLERR | POLLNVAL)) && !(revents & POLLIN)) {
+		m->stdin_open = false;
+		return false;
+	}
+	m->stdin_open = handle_stdin(m->vm, &m->esc);
+	if (m->stdin_open && !uart8250_rx_room(&m->vm->uart)) {
+		m->stdin_waiting = true; /* look again when the guest has read some */
+		return false;
+	}
+	return m->stdin_open;
+}
+
+static bool on_signal(void *opaque, int fd, unsigned revents)
+{
+	struct main_loop *m = opaque;
+	struct signalfd_siginfo si;
+	(void)revents;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return true;
+	if (si.ssi_signo == SIGUSR2) {
+		print_exit_stats(m->vm);
+	} else if (si.ssi_signo == SIGTERM) {
+		log_info("SIGTERM: pressing the ACPI power button");
+		pm_press_power_button(&m->vm->pm);
+	} else {
+		char d[64];
+		snprintf(d, sizeof(d), "signal %u", si.ssi_signo);
+		m->vm->stop_signal = (int)si.ssi_signo;
+		vm_request_stop(m->vm, VM_STOP_SIGNAL, d);
+	}
+	return true;
+}
+
+static bool on_vm_event(void *opaque, int fd, unsigned revents)
+{
+	(void)opaque; (void)fd; (void)revents;
+	return false; /* stop_reason is set; the loop ends */
+}
+
+/* Runs until the guest stops; returns the stop reason. The VM's loop also serves the devices'
+ * fds, registered when they were created. */
 static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
 {
-	struct io_uring ring;
-	int ret = io_uring_queue_init(8, &ring, 0);
-	if (ret) {
-		snprintf(err, errlen, "io_uring set-up failed: %s", strerror(-ret));
+	struct main_loop m = { .vm = vm, .sfd = sfd, .stdin_open = true };
+	int ret;
+	if ((ret = event_loop_add(&vm->loop, STDIN_FILENO, on_stdin, &m)) < 0 ||
+	    event_loop_add(&vm->loop, sfd, on_signal, &m) < 0 || event_loop_add(&vm->loop, vm->event_fd, on_vm_event, &m) < 0) {
+		snprintf(err, errlen, "event loop set-up failed: too many fds");
 		return VM_STOP_ERROR;
 	}
-	struct console_escape esc = { 0 };
-	bool stdin_open = true, stdin_armed = true;
-	arm_poll(&ring, STDIN_FILENO, EV_STDIN);
-	arm_poll(&ring, sfd, EV_SIGNAL);
-	arm_poll(&ring, vm->event_fd, EV_VM);
+	m.stdin_id = ret;
 	while (!atomic_load(&vm->stop_reason)) {
-		io_uring_submit(&ring);
-		struct io_uring_cqe *cqe;
 		/* While the UART's receive FIFO is full, look again shortly instead of reading. */
-		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
-		ret = io_uring_wait_cqe_timeout(&ring, &cqe, stdin_open && !stdin_armed ? &ts : NULL);
-		if (ret == -ETIME || ret == -EINTR) {
-			if (stdin_open && !stdin_armed && uart8250_rx_room(&vm->uart)) {
-				arm_poll(&ring, STDIN_FILENO, EV_STDIN);
-				stdin_armed = true;
-			}
-			continue;
-		}
+		ret = event_loop_run_once(&vm->loop, m.stdin_waiting ? 10 : -1);
 		if (ret) {
 			snprintf(err, errlen, "io_uring wait failed: %s", strerror(-ret));
 			vm_request_stop(vm, VM_STOP_ERROR, err);
 			break;
 		}
-		uint64_t tag = io_uring_cqe_get_data64(cqe);
-		int res = cqe->res;
-		io_uring_cqe_seen(&ring, cqe);
-		if (tag == EV_STDIN) {
-			stdin_armed = false;
-			if (res < 0 || ((res & (POLLHUP | POLLERR | POLLNVAL)) && !(res & POLLIN))) {
-				stdin_open = false;
-			} else {
-				stdin_open = handle_stdin(vm, &esc);
-				if (stdin_open && uart8250_rx_room(&vm->uart)) {
-					arm_poll(&ring, STDIN_FILENO, EV_STDIN);
-					stdin_armed = true;
-				}
-			}
-		} else if (tag == EV_SIGNAL) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGUSR2) {
-					print_exit_stats(vm);
-				} else if (si.ssi_signo == SIGTERM) {
-					log_info("SIGTERM: pressing the ACPI power button");
-					pm_press_power_button(&vm->pm);
-				} else {
-					char d[64];
-					snprintf(d, sizeof(d), "signal %u", si.ssi_signo);
-					vm->stop_signal = (int)si.ssi_signo;
-					vm_request_stop(vm, VM_STOP_SIGNAL, d);
-				}
-			}
-			arm_poll(&ring, sfd, EV_SIGNAL);
-		} else if (tag == EV_VM) {
-			break; /* stop_reason is set */
+		if (m.stdin_waiting && uart8250_rx_room(&vm->uart)) {
+			m.stdin_waiting = false;
+			event_loop_arm(&vm->loop, m.stdin_id);
 		}
 	}
-	io_uring_queue_exit(&ring);
 	return atomic_load(&vm->stop_reason);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../devices/pm_regs.h"
+#include "../iommu/vtd.h"
 #include "acpi.h"
 #include "boot.h"
 #include "layout.h"
@@ -41,13 +42,43 @@ static void pm_event(void *ctx, enum pm_event ev)
 		vm_request_stop(vm, VM_STOP_RESET, "reset register written");
 }
 
+/* The VT-d unit's fault and invalidation-completion events: compatibility-format MSIs. */
+static void vtd_raise_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = ctx;
+	int ret = irq_routing_signal_msi(&vm->routing, addr, data);
+	if (ret)
+		log_guest("vtd: event interrupt (address 0x%llx, data 0x%x) not delivered: %s",
+			  (unsigned long long)addr, data, strerror(-ret));
+}
+
+/* The VT-d unit covers the guest-physical space: RAM and the 64-bit PCI window. 39 bits
+ * (3-level tables, 512 GiB) are enough unless the board reaches past that. */
+static unsigned vtd_width_for(const struct vm *vm)
+{
+	uint64_t top = HIGH_RAM_START + (vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0);
+	top = ((top + GiB - 1) & ~(GiB - 1)) + PCI_MMIO64_SIZE;
+	return top <= (1ULL << 39) ? 39 : 48;
+}
+
 static void set_uart_irq(void *ctx, bool level) { ioapic_set_irq(&((struct vm *)ctx)->ioapic, IRQ_COM1, level); }
 static void set_sci(void *ctx, bool level) { ioapic_set_irq(&((struct vm *)ctx)->ioapic, IRQ_SCI, level); }
 
 /* The board's one registration point: every device, its bus, address and size. */
-static int board_init(struct vm *vm, int console_out_fd)
+static int board_init(struct vm *vm, const struct vm_config *cfg)
 {
 	int ret;
+	int console_out_fd = cfg->console_out_fd;
+	if (cfg->iommu) {
+		vm->vtd = calloc(1, sizeof(*vm->vtd));
+		if (!vm->vtd)
+			return -ENOMEM;
+		struct vtd_config vc = { .gpa_bits = vtd_width_for(vm), .device_tlb = cfg->iommu_ats,
+					 .raise_msi = vtd_raise_msi, .msi_opaque = vm };
+		if ((ret = vtd_init(vm->vtd, &vm->dma, &vc)) ||
+		    (ret = bus_register(&vm->mmio, VTD_BASE, VTD_SIZE, &vtd_mmio_ops, vm->vtd, "vt-d")))
+			return ret;
+	}
 	if ((ret = irq_routing_init(&vm->routing, vm->fd, IOAPIC_NUM_PINS)) ||
 	    (ret = ioapic_init(&vm->ioapic, &vm->routing, 0)) ||
 	    (ret = uart8250_init(&vm->uart, console_out_fd, set_uart_irq, vm)) ||
@@ -145,6 +176,7 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, struct boot_in
 		struct acpi_config acfg = {
 			.ncpus = cfg->ncpus, .ioapic_id = vm->ioapic.id,
 			.pci_mmio64_start = HIGH_RAM_START + (vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0),
+			.dmar_base = VTD_BASE, .dmar_haw = vm->vtd ? vtd_host_address_width(vm->vtd) : 0,
 		};
 		acfg.pci_mmio64_start = (acfg.pci_mmio64_start + GiB - 1) & ~(GiB - 1);
 		acfg.pci_mmio64_end = acfg.pci_mmio64_start + PCI_MMIO64_SIZE - 1;
@@ -176,6 +208,10 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -errno;
 	}
+	if ((ret = event_loop_init(&vm->loop))) {
+		snprintf(err, errlen, "io_uring set-up failed: %s", strerror(-ret));
+		return ret;
+	}
 	if ((ret = bus_init(&vm->pio, "pio")) || (ret = bus_init(&vm->mmio, "mmio"))) {
 		snprintf(err, errlen, "bus set-up failed: %s", strerror(-ret));
 		return ret;
@@ -202,7 +238,11 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION failed: %s", strerror(-ret));
 		return ret;
 	}
-	if ((ret = board_init(vm, cfg->console_out_fd))) {
+	if ((ret = dma_space_init(&vm->dma, &vm->mem))) {
+		snprintf(err, errlen, "DMA space set-up failed: %s", strerror(-ret));
+		return ret;
+	}
+	if ((ret = board_init(vm, cfg))) {
 		snprintf(err, errlen, "board set-up failed: %s", strerror(-ret));
 		return ret;
 	}
@@ -212,7 +252,8 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
-		if ((ret = virtio_net_init(vm->net, &cfg->net, &vm->mem, &vm->routing, vm->fd, err, errlen)))
+		if ((ret = virtio_net_init(vm->net, &cfg->net, &vm->mem, &vm->routing, vm->fd, &vm->dma, &vm->loop, err,
+					   errlen)))
 			return ret;
 		if ((ret = pci_bus_add(&vm->pci, VM_SLOT_NET, &vm->net->vp.pci))) {
 			snprintf(err, errlen, "adding virtio-net to the PCI bus failed: %s", strerror(-ret));
@@ -278,6 +319,12 @@ void vm_destroy(struct vm *vm)
 	if (vm->fd >= 0)
 		close(vm->fd);
 	vm->fd = -1;
+	if (vm->vtd) {
+		vtd_destroy(vm->vtd);
+		free(vm->vtd);
+		vm->vtd = NULL;
+	}
+	dma_space_destroy(&vm->dma);
 	guest_memory_free(&vm->mem);
 	ioapic_destroy(&vm->ioapic);
 	uart8250_destroy(&vm->uart);
@@ -287,6 +334,7 @@ void vm_destroy(struct vm *vm)
 	irq_routing_destroy(&vm->routing);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
+	event_loop_destroy(&vm->loop);
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	vm->event_fd = -1;
@@ -313,5 +361,28 @@ const char *vm_exit_reason_name(unsigned reason)
 	case KVM_EXIT_FAIL_ENTRY: return "fail_entry";
 	case KVM_EXIT_INTERNAL_ERROR: return "internal_error";
 	default: return "other";
+	}
+}
+
+void vm_print_dma_stats(struct vm *vm, FILE *f)
+{
+	if (vm->vtd) {
+		struct vtd_stats st;
+		vtd_get_stats(vm->vtd, &st);
+		fprintf(f, "vmm: iommu: translations=%llu faults=%llu faults_recorded=%llu iotlb_inval_global=%llu iotlb_inval_domain=%llu iotlb_inval_page=%llu context_inval=%llu devtlb_inval=%llu waits=%llu queue_errors=%llu\n",
+			(unsigned long long)st.translations, (unsigned long long)st.faults,
+			(unsigned long long)st.faults_recorded, (unsigned long long)st.iotlb_global,
+			(unsigned long long)st.iotlb_domain, (unsigned long long)st.iotlb_page,
+			(unsigned long long)st.context_inval, (unsigned long long)st.devtlb_inval,
+			(unsigned long long)st.waits, (unsigned long long)st.queue_errors);
+	}
+	if (vm->net && virtio_pci_uses_iommu(&vm->net->vp)) {
+		struct vhost_iotlb_stats st;
+		vhost_net_get_stats(&vm->net->vhost, &st);
+		fprintf(f, "vmm: vhost-iotlb: misses=%llu updates=%llu update_kib=%llu invalidations=%llu faults=%llu perm_mismatches=%llu unanswered=%llu vring_errors=%llu\n",
+			(unsigned long long)st.misses, (unsigned long long)st.updates,
+			(unsigned long long)(st.update_bytes >> 10), (unsigned long long)st.invalidations,
+			(unsigned long long)st.faults, (unsigned long long)st.perm_mismatches,
+			(unsigned long long)st.unanswered, (unsigned long long)st.vring_errors);
 	}
 }

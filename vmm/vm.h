@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../devices/ioapic.h"
 #include "../devices/pci.h"
@@ -16,6 +17,8 @@
 #include "../virtio/net.h"
 #include "bus.h"
 #include "cpuid.h"
+#include "dma.h"
+#include "event_loop.h"
 #include "irq_routing.h"
 #include "kvm.h"
 #include "log.h"
@@ -32,6 +35,8 @@ struct vm_config {
 	int console_out_fd;
 	bool has_net;
 	struct virtio_net_options net;
+	bool iommu;         /* a VT-d unit; PCI devices' DMA goes through it */
+	bool iommu_ats;     /* it offers device-TLBs (ATS) */
 };
 
 /* Why the guest stopped, first reason wins. */
@@ -59,6 +64,7 @@ struct vcpu {
 struct vm {
 	struct kvm *kvm;
 	int fd;
+	struct event_loop loop; /* run by the main thread */
 	struct guest_memory mem;
 	struct bus pio, mmio;
 	struct irq_routing routing;
@@ -68,6 +74,8 @@ struct vm {
 	struct rtc rtc;
 	struct pci_bus pci;
 	struct pci_device host_bridge;
+	struct dma_space dma; /* PCI devices' DMA: through the VT-d unit, or guest RAM as is */
+	struct vtd *vtd;      /* NULL without --iommu */
 	struct virtio_net *net; /* NULL without --net */
 	struct cpuid_table supported_cpuid;
 	unsigned ncpus;
@@ -86,5 +94,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail);
 /* Sum of exits per KVM exit reason over all vCPUs. */
 void vm_exit_counts(const struct vm *vm, uint64_t out[EXIT_REASON_SLOTS]);
 const char *vm_exit_reason_name(unsigned reason);
+/* "vmm: iommu: ..." and "vmm: vhost-iotlb: ..." counter lines, when there is something to say. */
+void vm_print_dma_stats(struct vm *vm, FILE *f);
 
 #endif

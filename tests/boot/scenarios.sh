@@ -43,7 +43,11 @@ check_boot() {
 	[ "$(marker kernel)" = "$KVER" ] || { fail "kernel is '$(marker kernel)', want '$KVER'"; return 1; }
 	[ "$(marker acpi-errors)" = 0 ] || { fail "dmesg has $(marker acpi-errors) ACPI error lines"; return 1; }
 	[ "$(marker mmconfig)" -ge 1 ] 2>/dev/null || { fail "the guest did not take the MMCONFIG window as reserved"; return 1; }
-	grep -q "Hypervisor detected: KVM" "$out" || true
+	[ "$(marker kvm-hypervisor)" -ge 1 ] 2>/dev/null || { fail "the guest did not detect KVM (no 'Hypervisor detected: KVM' in dmesg)"; return 1; }
+	if grep -q "^VMM-GUEST: insmod-failed=" "$out"; then
+		fail "modules failed to load in the guest: $(sed -n 's/^VMM-GUEST: insmod-failed=//p' "$out" | tr -d '\r' | tr '\n' ' ')"
+		return 1
+	fi
 	return 0
 }
 
@@ -190,7 +194,7 @@ for s in smp1_console smp2_reboot bigmem sigterm restart net; do
 	if [ "$failed" != "$before" ] && [ -n "${NESTED:-}" ] && grep -q "triple fault" "$err" 2>/dev/null; then
 		failed=$before
 		crash_retries=$((crash_retries + 1))
-		echo "BOOTTEST: RETRY $name: the L2 guest triple-faulted (nested flake); running it again"
+		echo "BOOTTEST: RETRY $name: the L2 guest triple-faulted (nested flake: $(grep -E "^vmm: (exits|guest reset)" "$err" | tail -n 2 | tr '\n' ' ')); running it again"
 		"scenario_$s"
 	fi
 done

@@ -20,10 +20,10 @@ build_l1_initramfs() {
 	install -m 0755 "$L1_HERE/l1-init" "$stage/init"
 	add_modules "$kver" "$stage" irqbypass ccp kvm kvm-amd tun vhost_iotlb vhost tap vhost_net || return 1
 	cp "$vmm_bin" "$stage/opt/vmm/bin/vmm"
-	cp "$guest_dir/rr" "$stage/opt/vmm/bin/rr"
+	cp "$guest_dir/rr" "$guest_dir/datacheck" "$stage/opt/vmm/bin/"
 	add_binary "$stage" "$(command -v iperf3)" || return 1
 	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
-	cp "$L1_ROOT"/tests/boot/*.sh "$L1_ROOT"/tests/perf/*.sh "$stage/opt/vmm/tests/"
+	cp "$L1_ROOT"/tests/boot/*.sh "$L1_ROOT"/tests/perf/*.sh "$L1_ROOT"/tests/nested/crash-study-l1.sh "$stage/opt/vmm/tests/"
 	if [ "$with" = qemu ]; then
 		add_binary "$stage" "$(command -v qemu-system-x86_64)" || return 1
 		mkdir -p "$stage/usr/share" "$stage/usr/lib/ipxe"

@@ -193,6 +193,34 @@ int main(void)
 	check_iasl(dir, "apic", &madt->h, "Local APIC");
 	check_iasl(dir, "mcfg", mcfg, "Base Address");
 	check_iasl(dir, "xsdt", xsdt, NULL);
+
+	/* With a VT-d unit: the XSDT grows by one entry, a DMAR with one DRHD (INCLUDE_PCI_ALL) at the
+	 * register block, the host address width stored as width - 1, and no interrupt remapping. */
+	cfg.dmar_base = VTD_BASE;
+	cfg.dmar_haw = 39;
+	CHECK_EQ(acpi_build(&cfg, rsdp_buf, area, ACPI_TABLES_START, sizeof(area)), 0);
+	xsdt = at(r->xsdt_address);
+	CHECK_EQ(sum(xsdt, xsdt->length), 0);
+	CHECK_EQ((xsdt->length - sizeof(*xsdt)) / 8, 4);
+	uint64_t dmar_gpa;
+	memcpy(&dmar_gpa, (uint8_t *)(xsdt + 1) + 8 * 3, 8);
+	struct acpi_dmar *dmar = at(dmar_gpa);
+	CHECK(!memcmp(dmar->h.signature, "DMAR", 4));
+	CHECK_EQ(sum(dmar, dmar->h.length), 0);
+	CHECK_EQ(dmar->host_address_width, 38);
+	CHECK_EQ(dmar->flags, 0);
+	CHECK_EQ(dmar->h.length, sizeof(*dmar) + sizeof(struct acpi_dmar_drhd));
+	struct acpi_dmar_drhd drhd;
+	memcpy(&drhd, dmar + 1, sizeof(drhd));
+	CHECK_EQ(drhd.type, ACPI_DMAR_TYPE_DRHD);
+	CHECK_EQ(drhd.length, 16);
+	CHECK_EQ(drhd.flags, ACPI_DMAR_DRHD_INCLUDE_PCI_ALL);
+	CHECK_EQ(drhd.register_base, VTD_BASE);
+	check_iasl(dir, "dmar", &dmar->h, "Register Base Address : 00000000FED90000");
+	d = disassemble(dir, "dmar");
+	CHECK(d && strstr(d, "Host Address Width : 26") && strstr(d, "Subtable Type : 0000 [Hardware Unit Definition]"));
+	check_iasl(dir, "xsdt-dmar", xsdt, NULL);
+
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -34,7 +34,7 @@ static void check_e820(void)
 	struct boot_e820_entry map[16];
 	CHECK_EQ(guest_memory_init(&m, 512 * MiB), 0);
 	unsigned n = boot_build_e820(&m, map, 16);
-	CHECK_EQ(n, 5);
+	CHECK_EQ(n, 6);
 	CHECK_EQ(map[0].addr, 0);
 	CHECK_EQ(map[0].type, E820_RAM); /* RAM below 1 MiB for the AP trampoline */
 	CHECK(map[0].size >= 0x90000);
@@ -47,17 +47,20 @@ static void check_e820(void)
 	CHECK_EQ(map[4].addr, PCI_ECAM_BASE);
 	CHECK_EQ(map[4].size, PCI_ECAM_SIZE);
 	CHECK_EQ(map[4].type, E820_RESERVED);
+	CHECK_EQ(map[5].addr, VTD_BASE);
+	CHECK_EQ(map[5].size, VTD_SIZE);
+	CHECK_EQ(map[5].type, E820_RESERVED);
 	for (unsigned i = 1; i < n; i++) /* sorted, no overlap */
 		CHECK(map[i].addr >= map[i - 1].addr + map[i - 1].size);
 	guest_memory_free(&m);
 
 	CHECK_EQ(guest_memory_init(&m, 6 * GiB), 0);
 	n = boot_build_e820(&m, map, 16);
-	CHECK_EQ(n, 6);
+	CHECK_EQ(n, 7);
 	CHECK_EQ(map[3].addr + map[3].size, PCI_HOLE_START);
-	CHECK_EQ(map[5].addr, HIGH_RAM_START);
-	CHECK_EQ(map[5].size, 3 * GiB);
-	CHECK_EQ(map[5].type, E820_RAM);
+	CHECK_EQ(map[6].addr, HIGH_RAM_START);
+	CHECK_EQ(map[6].size, 3 * GiB);
+	CHECK_EQ(map[6].type, E820_RAM);
 	uint64_t ram = 0;
 	for (unsigned i = 0; i < n; i++)
 		ram += map[i].type == E820_RAM ? map[i].size : 0;
@@ -84,7 +87,7 @@ static void check_load(void)
 	CHECK_EQ(bp.hdr.type_of_loader, 0xFF);
 	CHECK_EQ(bp.hdr.cmd_line_ptr, BOOT_CMDLINE_ADDR);
 	CHECK_EQ(bp.acpi_rsdp_addr, 0xE0000);
-	CHECK_EQ(bp.e820_entries, 5);
+	CHECK_EQ(bp.e820_entries, 6);
 	CHECK_EQ(bp.hdr.ramdisk_size, sizeof(initrd));
 	CHECK_EQ(bp.hdr.ramdisk_image % 4096, 0);
 	CHECK(bp.hdr.ramdisk_image + sizeof(initrd) <= 256 * MiB);

@@ -1,0 +1,111 @@
+#!/bin/bash
+# Checks run-boot-tests.sh's own decisions without KVM: recorded L1 serial logs are replayed
+# through it (BOOT_TEST_REPLAY) and its exit status and report are compared with what each
+# case must give. Cases: a clean pass; a scenario that triple-faulted and passed on its retry
+# (must pass, and say why it retried); a retry that failed again; a failure without retry; an
+# L1 panic, then a pass; an L1 hang, then a pass; three hangs; a timeout; an L1 that stopped
+# before the end; all scenarios passing while the script's status says otherwise; no scenario.
+# Usage: test-runner.sh BUILD_DIR
+set -u
+build=${1:?usage: test-runner.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+pass_log=$here/replay/pass.log
+panic_log=$here/replay/l1-panic.log
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0 cases=0
+
+# The recorded passing log with its virtio-net result replaced by FILE's lines.
+with_net_result() {
+	awk -v repl="$1" '
+		/^BOOTTEST: PASS virtio-net-vhost/ { while ((getline l < repl) > 0) print l; next }
+		{ print }' "$pass_log"
+}
+
+# expect NAME STATUS PATTERN...: replays $work/NAME/ and wants that exit status and every
+# extended-regexp PATTERN in the report.
+expect() {
+	name=$1 want=$2
+	shift 2
+	cases=$((cases + 1))
+	BOOT_TEST_REPLAY=$work/$name "$here/run-boot-tests.sh" "$build" tests >"$work/$name.report" 2>&1
+	got=$?
+	ok=1
+	[ "$got" = "$want" ] || { echo "test-runner: FAIL $name: exit status $got, want $want"; ok=0; }
+	for p in "$@"; do
+		grep -q -E -- "$p" "$work/$name.report" || { echo "test-runner: FAIL $name: report lacks /$p/"; ok=0; }
+	done
+	if [ $ok = 1 ]; then
+		echo "test-runner: ok $name (status $got)"
+	else
+		failures=$((failures + 1))
+		sed 's/^/    | /' "$work/$name.report" | tail -n 25
+	fi
+}
+
+mkcase() { mkdir -p "$work/$1"; }
+
+mkcase pass
+cp "$pass_log" "$work/pass/1.log"
+expect pass 0 "verdict PASS: 6 scenario\(s\) passed on their last attempt; retries: 0" "L1 panics in this run: 0"
+
+# The case of issue 7: the first attempt failed with a triple fault, the retry passed.
+mkcase retry-pass
+cat >"$work/retry.txt" <<'T'
+BOOTTEST: FAIL virtio-net-vhost: no init marker
+--- virtio-net-vhost: vmm stderr
+    vmm: exits: io=1 shutdown=1
+    vmm: guest reset (triple fault (KVM_EXIT_SHUTDOWN)); exiting with status 4 (use --on-reboot=restart to restart)
+BOOTTEST: RETRY virtio-net-vhost: the L2 guest triple-faulted (nested flake: vmm: exits: io=1 shutdown=1 vmm: guest reset (triple fault (KVM_EXIT_SHUTDOWN)); exiting with status 4 (use --on-reboot=restart to restart) ); running it again
+BOOTTEST: PASS virtio-net-vhost rx=787Mbit/s tx=520Mbit/s rr=900/s exits=12 packets=20000
+T
+with_net_result "$work/retry.txt" | sed 's/^BOOTTEST: nested guest crashes retried: 0/BOOTTEST: nested guest crashes retried: 1/' >"$work/retry-pass/1.log"
+expect retry-pass 0 "verdict PASS: 6 scenario\(s\) passed on their last attempt; retries: 1" \
+	"BOOTTEST: RETRY virtio-net-vhost: the L2 guest triple-faulted .*triple fault \(KVM_EXIT_SHUTDOWN\)"
+
+mkcase retry-fail
+head -n 5 "$work/retry.txt" >"$work/retry-fail.txt"
+echo "BOOTTEST: FAIL virtio-net-vhost: no init marker" >>"$work/retry-fail.txt"
+with_net_result "$work/retry-fail.txt" | sed 's/^L1: tests finished status=0/L1: tests finished status=1/' >"$work/retry-fail/1.log"
+expect retry-fail 1 "verdict FAIL: 5 scenario\(s\) passed, 1 failed on their last attempt: virtio-net-vhost; retries: 1"
+
+mkcase fail
+echo "BOOTTEST: FAIL virtio-net-vhost: the guest cannot ping the tap" >"$work/fail.txt"
+with_net_result "$work/fail.txt" | sed 's/^L1: tests finished status=0/L1: tests finished status=1/' >"$work/fail/1.log"
+expect fail 1 "verdict FAIL: .*1 failed on their last attempt: virtio-net-vhost"
+
+mkcase panic-then-pass
+cp "$panic_log" "$work/panic-then-pass/1.log"
+cp "$pass_log" "$work/panic-then-pass/2.log"
+expect panic-then-pass 0 "RETRY L1: its kernel panicked, attempt 1" "Kernel panic - not syncing" \
+	"L1 panics in this run: 1" "verdict PASS"
+
+mkcase hang-then-pass
+head -n 5 "$pass_log" >"$work/hang-then-pass/1.log"
+echo 125 >"$work/hang-then-pass/1.rc"
+cp "$pass_log" "$work/hang-then-pass/2.log"
+expect hang-then-pass 0 "RETRY L1: hung .*attempt 1" "L1 hangs in this run: 1" "verdict PASS"
+
+mkcase three-hangs
+for n in 1 2 3; do head -n 5 "$pass_log" >"$work/three-hangs/$n.log"; echo 125 >"$work/three-hangs/$n.rc"; done
+expect three-hangs 1 "L1 hangs in this run: 3" "verdict FAIL"
+
+mkcase timeout
+head -n 8 "$pass_log" >"$work/timeout/1.log"
+echo 124 >"$work/timeout/1.rc"
+expect timeout 1 "L1 timed out" "verdict FAIL"
+
+mkcase cut-short
+head -n 8 "$pass_log" >"$work/cut-short/1.log"
+expect cut-short 1 "L1 ended before the scenarios finished" "verdict FAIL: the run did not reach its end"
+
+mkcase status-mismatch
+sed 's/^L1: tests finished status=0/L1: tests finished status=1/' "$pass_log" >"$work/status-mismatch/1.log"
+expect status-mismatch 1 "verdict FAIL: every scenario's last attempt passed, but the scenario script ended with status '1'"
+
+mkcase no-scenarios
+grep -v "^BOOTTEST: \(PASS\|FAIL\)" "$pass_log" >"$work/no-scenarios/1.log"
+expect no-scenarios 1 "verdict FAIL: no scenario reported a result"
+
+echo "test-runner: $cases cases, $failures failed"
+[ "$failures" = 0 ]

@@ -1,0 +1,208 @@
+/* The vhost device IOTLB (include/uapi/linux/vhost_types.h, drivers/vhost/vhost.c): vhost reads
+ * rings and buffers at IOVAs; when its IOTLB has no entry it sends a MISS on the vhost fd and
+ * stalls that queue until an UPDATE covers the address. vmm answers from the device's DMA space
+ * (the guest's VT-d tables) with the largest run that stays valid, and turns every guest
+ * invalidation that can touch the device into an INVALIDATE. Translation and publication happen
+ * under the DMA space's lock, which the IOMMU holds while it invalidates: an UPDATE can never
+ * carry a translation that an invalidation already removed. */
+#include "vhost_net.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "virtio_pci.h"
+
+struct vhost_msg_v2 vhost_iotlb_msg(uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr, uint8_t perm)
+{
+	struct vhost_msg_v2 m;
+	memset(&m, 0, sizeof(m));
+	m.type = VHOST_IOTLB_MSG_V2;
+	m.asid = 0;
+	m.iotlb = (struct vhost_iotlb_msg){ .iova = iova, .size = size, .uaddr = uaddr, .perm = perm, .type = type };
+	return m;
+}
+
+static int send_msg(struct vhost_net *vh, const struct vhost_msg_v2 *m)
+{
+	ssize_t n = write(vh->fd, m, sizeof(*m));
+	if (n == (ssize_t)sizeof(*m))
+		return 0;
+	return n < 0 ? -errno : -EIO;
+}
+
+/* The host-contiguous part of a translation that holds iova: guest RAM regions are contiguous
+ * in host memory, so the run is cut at the region's ends. Returns the run's length, 0 when the
+ * guest-physical address is not RAM. */
+static uint64_t host_run(const struct guest_memory *mem, const struct dma_translation *t, uint64_t iova,
+			 uint64_t *run_iova, uint8_t **host)
+{
+	uint64_t gpa = t->gpa + (iova - t->iova);
+	for (unsigned i = 0; i < mem->nregions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		uint64_t before = gpa - r->gpa < iova - t->iova ? gpa - r->gpa : iova - t->iova;
+		uint64_t after = r->size - (gpa - r->gpa);
+		uint64_t left_in_run = t->len - (iova - t->iova);
+		if (after > left_in_run)
+			after = left_in_run;
+		*run_iova = iova - before;
+		*host = r->host + (gpa - r->gpa) - before;
+		return before + after;
+	}
+	return 0;
+}
+
+/* Lock held. Publishes the run of `t` that holds iova; returns its end (exclusive, 0 on wrap)
+ * or sets *err. */
+static uint64_t publish_locked(struct vhost_net *vh, const struct dma_translation *t, uint64_t iova, int *err)
+{
+	uint64_t run_iova;
+	uint8_t *host;
+	uint64_t len = host_run(vh->dma->mem, t, iova, &run_iova, &host);
+	if (!len) {
+		*err = -EFAULT;
+		return 0;
+	}
+	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_UPDATE, run_iova, len, (uintptr_t)host, (uint8_t)t->perm);
+	*err = send_msg(vh, &m);
+	if (!*err) {
+		vh->stats.updates++;
+		vh->stats.update_bytes += len;
+	}
+	return run_iova + len;
+}
+
+int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, unsigned perm)
+{
+	uint64_t end = iova + len;
+	if (end < iova)
+		return -EFAULT;
+	while (iova < end) {
+		struct dma_translation t;
+		int ret = dma_translate_locked(vh->dma, vh->vp->pci.rid, iova, perm, true, &t);
+		if (ret)
+			return ret;
+		uint64_t next = publish_locked(vh, &t, iova, &ret);
+		if (ret)
+			return ret;
+		if (!next)
+			break;
+		iova = next;
+	}
+	return 0;
+}
+
+/* One recorded fault per IOVA page: vhost re-sends the same miss on every kick. */
+static bool fault_is_new(struct vhost_net *vh, uint64_t iova)
+{
+	uint64_t page = iova >> 12;
+	for (unsigned i = 0; i < vh->nfaulted && i < VHOST_IOTLB_FAULT_MEMORY; i++)
+		if (vh->faulted[i] == page)
+			return false;
+	vh->faulted[vh->nfaulted++ % VHOST_IOTLB_FAULT_MEMORY] = page;
+	return true;
+}
+
+/* Lets the DMA space record the fault for the guest (once per page). */
+static void record_fault_once(struct vhost_net *vh, uint16_t rid, uint64_t iova, unsigned need)
+{
+	if (!fault_is_new(vh, iova))
+		return;
+	vh->stats.faults++;
+	struct dma_translation t;
+	if (!dma_translate_locked(vh->dma, rid, iova, need ? need : DMA_PERM_READ, true, &t))
+		vh->stats.faults--; /* it translates after all: nothing to record */
+}
+
+static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
+{
+	dma_lock(vh->dma);
+	vh->stats.misses++;
+	if (!vh->iotlb) { /* a miss from before a reset */
+		dma_unlock(vh->dma);
+		return;
+	}
+	uint16_t rid = vh->vp->pci.rid;
+	unsigned need = perm & DMA_PERM_RW;
+	if (!pci_bus_master_enabled(&vh->vp->pci)) {
+		/* No DMA without Bus Master Enable: the queue waits until the driver sets it again. */
+		vh->stats.unanswered++;
+		log_guest("vhost-iotlb: %s: DMA at iova 0x%llx while bus mastering is off: not answered",
+			  vh->vp->pci.name, (unsigned long long)iova);
+		dma_unlock(vh->dma);
+		return;
+	}
+	struct dma_translation t;
+	int ret = dma_translate_locked(vh->dma, rid, iova, 0, false, &t);
+	if (!ret && (t.perm & need) != need) {
+		/* Answer with what the tables grant: vhost then reports a vring error for a buffer (or
+		 * stalls on a ring); the fault record tells the guest why. */
+		vh->stats.perm_mismatches++;
+		record_fault_once(vh, rid, iova, need);
+	}
+	if (ret) {
+		vh->stats.unanswered++;
+		record_fault_once(vh, rid, iova, need);
+		dma_unlock(vh->dma);
+		return;
+	}
+	publish_locked(vh, &t, iova, &ret);
+	if (ret) {
+		vh->stats.unanswered++;
+		log_guest("vhost-iotlb: %s: cannot answer the miss at iova 0x%llx: %s", vh->vp->pci.name,
+			  (unsigned long long)iova, strerror(-ret));
+	}
+	dma_unlock(vh->dma);
+}
+
+bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents)
+{
+	struct vhost_net *vh = opaque;
+	(void)revents;
+	for (;;) {
+		struct vhost_msg_v2 m;
+		ssize_t n = read(fd, &m, sizeof(m));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(m))
+			break; /* EAGAIN: all read */
+		if (m.type != VHOST_IOTLB_MSG_V2 || m.iotlb.type != VHOST_IOTLB_MISS) {
+			log_guest("vhost-iotlb: unexpected message type %u/%u ignored", m.type, m.iotlb.type);
+			continue;
+		}
+		handle_miss(vh, m.iotlb.iova, m.iotlb.perm);
+	}
+	return true;
+}
+
+bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents)
+{
+	struct vhost_net *vh = opaque;
+	uint64_t n;
+	(void)revents;
+	if (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		dma_lock(vh->dma);
+		vh->stats.vring_errors += n;
+		dma_unlock(vh->dma);
+		log_guest("vhost-net: vring error (a buffer vhost could not access: IOMMU permission or address)");
+	}
+	return true;
+}
+
+void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last)
+{
+	struct vhost_net *vh = opaque;
+	vh->nfaulted = 0; /* a new mapping may come; a later failure is news again */
+	if (!vh->iotlb)
+		return;
+	uint64_t size = last - first + 1;
+	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_INVALIDATE, first, size ? size : UINT64_MAX, 0, 0);
+	int ret = send_msg(vh, &m);
+	if (ret)
+		log_guest("vhost-iotlb: invalidating [0x%llx, 0x%llx] failed: %s", (unsigned long long)first,
+			  (unsigned long long)last, strerror(-ret));
+	else
+		vh->stats.invalidations++;
+}

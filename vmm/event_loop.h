@@ -1,0 +1,42 @@
+/* The main thread's event loop (io_uring poll): vmm's own fds (console input, signals, the VM's
+ * stop event) and any device fd (vhost's IOTLB messages and vring errors) with a callback each. */
+#ifndef VMM_EVENT_LOOP_H
+#define VMM_EVENT_LOOP_H
+
+#include <liburing.h>
+#include <stdbool.h>
+
+#include "log.h"
+
+#define EVENT_LOOP_MAX_SOURCES 16
+
+/* Called on the loop's thread when fd is readable (revents: the poll bits). Returns true to
+ * keep watching the fd, false to stop until event_loop_arm() is called again. */
+typedef bool (*event_fn)(void *opaque, int fd, unsigned revents);
+
+struct event_source {
+	int fd;
+	event_fn fn;
+	void *opaque;
+	bool armed; /* a poll request is queued */
+	bool used;
+};
+
+struct event_loop {
+	struct io_uring ring;
+	bool ring_ready;
+	struct event_source sources[EVENT_LOOP_MAX_SOURCES];
+};
+
+int event_loop_init(struct event_loop *l) __must_check;
+/* Cancels what is pending (the kernel drops the polls with the ring). */
+void event_loop_destroy(struct event_loop *l);
+/* Watches fd; returns the source's id (>= 0) or -ENOSPC. */
+int event_loop_add(struct event_loop *l, int fd, event_fn fn, void *opaque) __must_check;
+/* Watches the source again after its callback returned false. */
+void event_loop_arm(struct event_loop *l, int id);
+/* Waits up to timeout_ms (-1: no limit) for events and runs their callbacks. Returns 0, or a
+ * negative errno when io_uring fails. */
+int event_loop_run_once(struct event_loop *l, int timeout_ms) __must_check;
+
+#endif
