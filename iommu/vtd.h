@@ -22,7 +22,8 @@
  *            EIM=0 (interrupt remapping comes later), PT=1, SC=0 (PTE bit 11 reserved),
  *            IRO=0x20 (IVA/IOTLB at 0x200), MHMV=0, SMTS=0 and no PASID (legacy mode, 128-bit
  *            descriptors), NEST=PRS=DIT=0.
- * No vmm-side IOTLB or context cache: a walk is at most four guest_read()s, vhost keeps its own
+ * No vmm-side IOTLB or context cache: a translation is a few guest_read()s (root, context, up to
+ * four levels, and one read of the rest of the leaf table to extend the run), vhost keeps its own
  * IOTLB, and a cache here would only add invalidation work. Nothing non-present is remembered
  * (CM=0: the guest flushes nothing when it maps). */
 #ifndef IOMMU_VTD_H
@@ -93,6 +94,9 @@ unsigned vtd_host_address_width(const struct vtd *v);
 
 /* ---- Internal to iommu/: the parts of the unit call each other with the lock held. ---- */
 
+/* Capability values used in more than one place (the table above gives the reasons). */
+#define VTD_ND   6  /* CAP.ND: 2^(4 + 2 * 6) = 65536 domain ids */
+#define VTD_MGAW 48 /* CAP.MGAW + 1: what a 4-level walk covers */
 #define VTD_MAMV 18 /* CAP.MAMV: the largest address mask of a page-selective invalidation */
 
 static inline uint32_t vtd_reg32(const struct vtd *v, unsigned off)
@@ -123,7 +127,7 @@ void vtd_note_domain(struct vtd *v, uint16_t rid, uint16_t did);
 const char *vtd_fault_reason_name(unsigned reason);
 void vtd_record_fault(struct vtd *v, uint16_t rid, uint64_t iova, bool is_write, unsigned reason);
 void vtd_set_fault_status(struct vtd *v, uint32_t bits); /* IQE, ICE, ITE: a fault event condition */
-void vtd_fault_status_written(struct vtd *v, uint32_t old); /* after the guest's FSTS write */
+void vtd_fault_status_written(struct vtd *v);              /* after the guest's FSTS write */
 void vtd_fault_record_written(struct vtd *v);                /* after an F bit was cleared */
 void vtd_event_control_written(struct vtd *v, unsigned ctl); /* FECTL or IECTL written */
 void vtd_completion_event(struct vtd *v);                   /* a wait descriptor with IF */

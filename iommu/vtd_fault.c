@@ -79,7 +79,7 @@ static void vtd_fault_status_check_serviced(struct vtd *v)
 		vtd_set_reg32(v, VTD_REG_FECTL, vtd_reg32(v, VTD_REG_FECTL) & ~(uint32_t)VTD_EVCTL_IP);
 }
 
-void vtd_fault_status_written(struct vtd *v, uint32_t old) { vtd_fault_status_check_serviced(v); }
+void vtd_fault_status_written(struct vtd *v) { vtd_fault_status_check_serviced(v); }
 
 static unsigned vtd_frcd(unsigned index) { return VTD_REG_FRCD + index * VTD_FRCD_LEN; }
 

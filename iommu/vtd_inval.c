@@ -98,8 +98,10 @@ static bool vtd_invalidate_context(struct vtd *v, unsigned g, uint16_t did, uint
 	return true;
 }
 
-/* IOTLB invalidation (6.5.2.3, 10.4.8). A page-selective one covers 4 KiB << am at the address,
- * aligned down to that size; am is at most VTD_MAMV here. False for a reserved granularity. */
+/* IOTLB invalidation (6.5.2.3, 10.4.8). A page-selective one covers 4 KiB << am at the address
+ * aligned down to that size (the hardware ignores the address bits under the mask); from an
+ * unaligned address the guest may have meant [addr, addr + size) instead, so the listeners are
+ * told the union of both. am is at most VTD_MAMV here. False for a reserved granularity. */
 static bool vtd_invalidate_iotlb(struct vtd *v, unsigned g, uint16_t did, uint64_t addr, unsigned am)
 {
 	switch (g) {
@@ -114,8 +116,9 @@ static bool vtd_invalidate_iotlb(struct vtd *v, unsigned g, uint16_t did, uint64
 	case VTD_IOTLB_PAGE: {
 		uint64_t size = VTD_PAGE_SIZE << am;
 		uint64_t first = addr & ~(size - 1);
+		uint64_t last = addr > UINT64_MAX - (size - 1) ? UINT64_MAX : addr + (size - 1);
 		v->stats.iotlb_page++;
-		vtd_notify_domain(v, did, first, first + size - 1);
+		vtd_notify_domain(v, did, first, last);
 		return true;
 	}
 	default:
@@ -202,8 +205,8 @@ static bool vtd_process_descriptor(struct vtd *v, uint64_t lo, uint64_t hi)
 
 static void vtd_queue_error(struct vtd *v, const char *why, unsigned head, uint64_t lo, uint64_t hi)
 {
-	log_guest("vtd: invalidation queue error at descriptor %u (%016llx %016llx): %s", head,
-		  (unsigned long long)hi, (unsigned long long)lo, why);
+	log_guest("vtd: invalidation queue error at descriptor %u (qw0 %#llx qw1 %#llx): %s", head,
+		  (unsigned long long)lo, (unsigned long long)hi, why);
 	v->stats.queue_errors++;
 	vtd_set_fault_status(v, (uint32_t)VTD_FSTS_IQE);
 }

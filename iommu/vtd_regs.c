@@ -133,7 +133,7 @@ static void vtd_reg_write(struct vtd *v, const struct vtd_reg *r, unsigned off, 
 			vtd_iotlb_command(v);
 		break;
 	case VTD_REG_FSTS:
-		vtd_fault_status_written(v, (uint32_t)old);
+		vtd_fault_status_written(v);
 		/* The queue resumes at IQH once the guest has cleared IQE (6.5.2). */
 		if ((old & VTD_FSTS_IQE) && !(now & VTD_FSTS_IQE))
 			vtd_process_queue(v);
@@ -202,14 +202,14 @@ static const struct dma_iommu_ops vtd_dma_ops = { .translate = vtd_translate };
 static void vtd_reset(struct vtd *v)
 {
 	memset(v->regs, 0, sizeof(v->regs));
-	uint64_t cap = 6ULL << VTD_CAP_ND_SHIFT |
+	uint64_t cap = (uint64_t)VTD_ND << VTD_CAP_ND_SHIFT |
 		       (uint64_t)(VTD_SAGAW_39 | VTD_SAGAW_48) << VTD_CAP_SAGAW_SHIFT |
-		       (48ULL - 1) << VTD_CAP_MGAW_SHIFT |
+		       (uint64_t)(VTD_MGAW - 1) << VTD_CAP_MGAW_SHIFT |
 		       (uint64_t)(VTD_REG_FRCD / 16) << VTD_CAP_FRO_SHIFT |
 		       (uint64_t)(VTD_SLLPS_2M | VTD_SLLPS_1G) << VTD_CAP_SLLPS_SHIFT |
 		       VTD_CAP_PSI |
 		       (uint64_t)(VTD_NFR - 1) << VTD_CAP_NFR_SHIFT |
-		       18ULL << VTD_CAP_MAMV_SHIFT;
+		       (uint64_t)VTD_MAMV << VTD_CAP_MAMV_SHIFT;
 	uint64_t ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_PT | (uint64_t)(VTD_REG_IVA / 16) << VTD_ECAP_IRO_SHIFT;
 	if (v->cfg.device_tlb)
 		ecap |= VTD_ECAP_DT;
@@ -228,7 +228,7 @@ static void vtd_reset(struct vtd *v)
 int vtd_init(struct vtd *v, struct dma_space *space, const struct vtd_config *cfg)
 {
 	/* 4-level tables cover 48 bits: a wider guest-physical space would need 5 levels. */
-	if (!space || !cfg || cfg->gpa_bits < 32 || cfg->gpa_bits > 48)
+	if (!space || !cfg || cfg->gpa_bits < 32 || cfg->gpa_bits > VTD_MGAW)
 		return -EINVAL;
 	memset(v, 0, sizeof(*v));
 	v->space = space;
@@ -253,6 +253,10 @@ void vtd_destroy(struct vtd *v)
 
 void vtd_get_stats(struct vtd *v, struct vtd_stats *out)
 {
+	if (!v->space) { /* destroyed: nothing changes them any more */
+		*out = v->stats;
+		return;
+	}
 	dma_lock(v->space);
 	*out = v->stats;
 	dma_unlock(v->space);

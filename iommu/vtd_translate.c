@@ -23,6 +23,7 @@ static unsigned vtd_read_context(struct vtd *v, uint16_t rid, struct vtd_context
 	const struct guest_memory *mem = v->space->mem;
 	uint64_t root[2], ce[2];
 
+	ctx->fpd = false;
 	if ((v->root_table & vtd_beyond_haw(v)) ||
 	    guest_read(mem, v->root_table + (rid >> 8) * VTD_ROOT_ENTRY_SIZE, root, sizeof(root)))
 		return VTD_FR_ROOT_READ;
@@ -33,6 +34,8 @@ static unsigned vtd_read_context(struct vtd *v, uint16_t rid, struct vtd_context
 	uint64_t ctp = root[0] & VTD_ROOT_CTP;
 	if (guest_read(mem, ctp + (rid & 0xFF) * VTD_CONTEXT_ENTRY_SIZE, ce, sizeof(ce)))
 		return VTD_FR_CONTEXT_READ;
+	/* FPD counts whether or not the entry is present (9.3). */
+	ctx->fpd = ce[0] & VTD_CTX_FPD;
 	if (!(ce[0] & VTD_CTX_P))
 		return VTD_FR_CONTEXT_NOT_PRESENT;
 	if ((ce[0] & VTD_CTX_LO_RSVD) || (ce[1] & VTD_CTX_HI_RSVD))
@@ -40,7 +43,6 @@ static unsigned vtd_read_context(struct vtd *v, uint16_t rid, struct vtd_context
 
 	ctx->tt = (unsigned)((ce[0] & VTD_CTX_TT_MASK) >> VTD_CTX_TT_SHIFT);
 	ctx->did = (uint16_t)(ce[1] >> VTD_CTX_HI_DID_SHIFT);
-	ctx->fpd = ce[0] & VTD_CTX_FPD;
 	ctx->slptptr = ce[0] & VTD_CTX_SLPTPTR;
 	ctx->levels = 0;
 	switch (ctx->tt) {
@@ -185,10 +187,23 @@ static int vtd_walk(struct vtd *v, const struct vtd_context *ctx, uint64_t iova,
 	return -EFAULT;
 }
 
-/* Faults that FPD in the context entry keeps from being recorded (7.1.3, "qualified"). */
+/* The faults that FPD in the context entry keeps from being recorded (7.1.3, the "qualified"
+ * ones): those found in or below a context entry whose FPD can be trusted, so not the ones in
+ * the root entry or table, nor a context entry with reserved bits set. */
 static bool vtd_fault_qualified(unsigned reason)
 {
-	return reason == VTD_FR_ADDR_BEYOND_AW || reason == VTD_FR_WRITE || reason == VTD_FR_READ;
+	switch (reason) {
+	case VTD_FR_CONTEXT_NOT_PRESENT:
+	case VTD_FR_CONTEXT_INVALID:
+	case VTD_FR_ADDR_BEYOND_AW:
+	case VTD_FR_WRITE:
+	case VTD_FR_READ:
+	case VTD_FR_PTE_READ:
+	case VTD_FR_PTE_RESERVED:
+		return true;
+	default:
+		return false;
+	}
 }
 
 int vtd_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, bool record_fault,
@@ -201,7 +216,6 @@ int vtd_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, boo
 
 	struct vtd_context ctx;
 	int ret = -EFAULT;
-	bool fpd = false;
 	unsigned reason = vtd_read_context(v, rid, &ctx);
 	if (!reason) {
 		vtd_note_domain(v, rid, ctx.did);
@@ -210,12 +224,11 @@ int vtd_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, boo
 		ret = vtd_walk(v, &ctx, iova, access, out, &reason);
 		if (!ret)
 			return 0;
-		fpd = ctx.fpd;
 	}
 	if (!record_fault)
 		return ret;
 	v->stats.faults++;
-	if (fpd && vtd_fault_qualified(reason))
+	if (ctx.fpd && vtd_fault_qualified(reason))
 		v->stats.faults_suppressed++;
 	else
 		vtd_record_fault(v, rid, iova, access & DMA_PERM_WRITE, reason);

@@ -8,34 +8,34 @@
 # Usage: crash-study.sh BUILD_DIR OUTDIR [MINUTES] [ROUNDS_PER_L1]
 set -u
 build=$(cd "${1:?usage: crash-study.sh BUILD_DIR OUTDIR [MINUTES] [ROUNDS_PER_L1]}" && pwd)
-out=${2:?}
+outdir=${2:?}
 minutes=${3:-60}
 per_l1=${4:-25}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/l1.sh"
-mkdir -p "$out"
+mkdir -p "$outdir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
 deadline=$(($(date +%s) + minutes * 60))
 round=1 l1_boots=0
-: >"$out/study.log"
+: >"$outdir/study.log"
 while [ "$(date +%s)" -lt "$deadline" ]; do
 	l1_boots=$((l1_boots + 1))
 	left=$(( (deadline - $(date +%s)) ))
 	log=$work/l1-$l1_boots.log
 	run_l1_batch "$work/l1.cpio.gz" "l1.run=study l1.rounds=$per_l1 l1.first=$round" "$log" "$left" 300
 	rc=$?
-	tr -d '\r' <"$log" | grep -E "^STUDY:" >>"$out/study.log"
+	tr -d '\r' <"$log" | grep -E "^STUDY:" >>"$outdir/study.log"
 	if grep -q "Kernel panic" "$log"; then
 		arm=$(tr -d '\r' <"$log" | sed -n 's/^STUDY: start arm=\([^ ]*\).*/\1/p' | tail -n 1)
-		echo "STUDY: l1-panic arm=${arm:-none} l1_boot=$l1_boots" >>"$out/study.log"
-		tr -d '\r' <"$log" | grep -E "RIP:|Kernel panic|BUG:|stack" | head -n 6 | sed 's/^/STUDY:     panic: /' >>"$out/study.log"
+		echo "STUDY: l1-panic arm=${arm:-none} l1_boot=$l1_boots" >>"$outdir/study.log"
+		tr -d '\r' <"$log" | grep -E "RIP:|Kernel panic|BUG:|stack" | head -n 6 | sed 's/^/STUDY:     panic: /' >>"$outdir/study.log"
 	elif [ $rc -eq 125 ]; then
 		arm=$(tr -d '\r' <"$log" | sed -n 's/^STUDY: start arm=\([^ ]*\).*/\1/p' | tail -n 1)
-		echo "STUDY: l1-hang arm=${arm:-none} l1_boot=$l1_boots" >>"$out/study.log"
+		echo "STUDY: l1-hang arm=${arm:-none} l1_boot=$l1_boots" >>"$outdir/study.log"
 	fi
-	last=$(sed -n 's/^STUDY: run arm=[^ ]* round=\([0-9]*\).*/\1/p' "$out/study.log" | tail -n 1)
+	last=$(sed -n 's/^STUDY: run arm=[^ ]* round=\([0-9]*\).*/\1/p' "$outdir/study.log" | tail -n 1)
 	round=$(( ${last:-$((round - 1))} + 1 ))
 done
 # Counts per arm.
@@ -46,5 +46,5 @@ awk '
 	END {
 		printf "| arm | boots | ok | crash | hang | fail | L1 panics | L1 hangs |\n|---|---|---|---|---|---|---|---|\n"
 		for (a in arms) printf "| %s | %d | %d | %d | %d | %d | %d | %d |\n", a, n[a], c[a, "ok"], c[a, "crash"], c[a, "hang"], c[a, "fail"], p[a], h[a]
-	}' "$out/study.log" | tee "$out/summary.md"
-echo "L1 boots: $l1_boots" | tee -a "$out/summary.md"
+	}' "$outdir/study.log" | tee "$outdir/summary.md"
+echo "L1 boots: $l1_boots" | tee -a "$outdir/summary.md"

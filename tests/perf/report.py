@@ -100,10 +100,18 @@ def markdown(res):
                 ratio(fig(res, "vmm", mode, metric), fig(res, "qemu", mode, metric)),
                 ratio(fig(res, "vmm", mode, metric), fig(res, "vmm", "noiommu", metric)),
                 ratio(fig(res, "qemu", mode, metric), fig(res, "qemu", "noiommu", metric))))
-    exits = {m: s for m, s in res["figures"].get("vmm", {}).get("noiommu", {}).items() if m.startswith("exits_")}
-    out += ["", "## vmm: exits to vmm during the network runs (no IOMMU)", ""]
-    out.append(", ".join("%s %g" % (m[6:], s["median"]) for m, s in sorted(exits.items())) or "none recorded")
-    out += ["", "IOTLB misses, updates, invalidations and faults: not supported yet (vmm has no vIOMMU).", ""]
+    out += ["", "## vmm: exits to vmm and device-IOTLB traffic during the network runs", "",
+            "| mode | exits per reason | exits/s | IOTLB misses per MB | IOTLB invalidations per MB |", "|---|---|---|---|---|"]
+    for mode in MODES:
+        figs = res["figures"].get("vmm", {}).get(mode, {})
+        if not figs:
+            continue
+        exits = ", ".join("%s %g" % (m[6:], s["median"]) for m, s in sorted(figs.items())
+                          if m.startswith("exits_") and m != "exits_per_s") or "none recorded"
+        out.append("| %s | %s | %s | %s | %s |" % (mode, exits, cell(res, "vmm", mode, "exits_per_s"),
+                                                   cell(res, "vmm", mode, "iotlb_misses_per_mb"),
+                                                   cell(res, "vmm", mode, "iotlb_invalidations_per_mb")))
+    out.append("")
     bad = [(k, v) for k, v in sorted(res["status"].items()) if v["status"] == "failed"]
     if bad:
         out += ["## Failures", ""]

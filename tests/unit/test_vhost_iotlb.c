@@ -1,0 +1,207 @@
+/* The vhost device-IOTLB protocol, without a vhost device: a SOCK_SEQPACKET pair stands in for
+ * the vhost fd (one message per read and write, as vhost does), and a scripted IOMMU stands in
+ * for VT-d. Checks the messages vmm builds: updates that cover the largest valid run clamped to
+ * guest RAM, permissions as the tables grant them, one fault per page for refused misses, no
+ * answer without bus mastering, and invalidations. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../virtio/vhost_net.h"
+#include "../../virtio/virtio_pci.h"
+#include "../../vmm/layout.h"
+#include "check.h"
+
+/* The scripted IOMMU: one mapping [map_iova, map_iova + map_len) -> map_gpa with map_perm. */
+static uint64_t map_iova = 0x10000, map_len = 0x3000, map_gpa = 0x200000;
+static unsigned map_perm = DMA_PERM_RW;
+static unsigned recorded_faults;
+
+static int fake_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, bool record_fault,
+			  struct dma_translation *out)
+{
+	(void)iommu;
+	CHECK_EQ(rid, 0x08);
+	if (iova < map_iova || iova - map_iova >= map_len) {
+		recorded_faults += record_fault;
+		return -EFAULT;
+	}
+	if ((map_perm & access) != access) {
+		recorded_faults += record_fault;
+		return -EACCES;
+	}
+	*out = (struct dma_translation){ .iova = map_iova, .gpa = map_gpa, .len = map_len, .perm = map_perm };
+	return 0;
+}
+
+static const struct dma_iommu_ops fake_ops = { .translate = fake_translate };
+
+static int peer; /* the test's end of the "vhost fd" */
+
+static bool next_msg(struct vhost_msg_v2 *m)
+{
+	return read(peer, m, sizeof(*m)) == (ssize_t)sizeof(*m);
+}
+
+static void send_miss(uint64_t iova, uint8_t perm)
+{
+	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_MISS, iova, 0, 0, perm);
+	CHECK_EQ(write(peer, &m, sizeof(m)), sizeof(m));
+}
+
+int main(void)
+{
+	struct guest_memory mem;
+	CHECK_EQ(guest_memory_init(&mem, 64 * MiB), 0);
+	struct dma_space dma;
+	CHECK_EQ(dma_space_init(&dma, &mem), 0);
+	int sv[2];
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	peer = sv[1];
+
+	struct virtio_pci vp;
+	memset(&vp, 0, sizeof(vp));
+	vp.pci.name = "test-net";
+	vp.pci.rid = 0x08; /* 00:01.0 */
+	vp.pci.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	struct vhost_net vh;
+	memset(&vh, 0, sizeof(vh));
+	vh.fd = sv[0];
+	vh.dma = &dma;
+	vh.vp = &vp;
+	vh.iotlb = true;
+
+	/* The message builder. */
+	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_UPDATE, 0x1000, 0x2000, 0x7000, VHOST_ACCESS_RO);
+	CHECK_EQ(sizeof(m), 72);
+	CHECK_EQ(m.type, VHOST_IOTLB_MSG_V2);
+	CHECK_EQ(m.asid, 0);
+	CHECK_EQ(m.iotlb.iova, 0x1000);
+	CHECK_EQ(m.iotlb.size, 0x2000);
+	CHECK_EQ(m.iotlb.uaddr, 0x7000);
+	CHECK_EQ(m.iotlb.perm, VHOST_ACCESS_RO);
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+
+	/* Identity space: priming a range gives one update from the range to the end of its RAM
+	 * region, at the host address of that RAM. */
+	dma_lock(&dma);
+	CHECK_EQ(vhost_iotlb_prime_locked(&vh, 0x5000, 0x100, DMA_PERM_READ), 0);
+	dma_unlock(&dma);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+	CHECK_EQ(m.iotlb.iova, 0x5000);
+	CHECK_EQ(m.iotlb.size, 64 * MiB - 0x5000);
+	CHECK_EQ(m.iotlb.uaddr, (uintptr_t)mem.host + 0x5000);
+	CHECK_EQ(m.iotlb.perm, VHOST_ACCESS_RW);
+	CHECK(!next_msg(&m));
+	/* Outside RAM: refused, nothing sent. */
+	dma_lock(&dma);
+	CHECK_EQ(vhost_iotlb_prime_locked(&vh, 64 * MiB, 0x100, DMA_PERM_READ), -EFAULT);
+	dma_unlock(&dma);
+	CHECK(!next_msg(&m));
+
+	/* Behind the scripted IOMMU: a miss in the middle of the mapping is answered with the whole
+	 * run, from its start. */
+	dma_space_set_iommu(&dma, &fake_ops, NULL);
+	send_miss(0x11234, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+	CHECK_EQ(m.iotlb.iova, map_iova);
+	CHECK_EQ(m.iotlb.size, map_len);
+	CHECK_EQ(m.iotlb.uaddr, (uintptr_t)mem.host + map_gpa);
+	CHECK_EQ(m.iotlb.perm, VHOST_ACCESS_RW);
+	CHECK(!next_msg(&m));
+	CHECK_EQ(vh.stats.misses, 1);
+	CHECK_EQ(recorded_faults, 0);
+
+	/* A run that reaches past the end of RAM is cut at RAM's end. */
+	map_gpa = 64 * MiB - 0x1000;
+	send_miss(map_iova, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.iova, map_iova);
+	CHECK_EQ(m.iotlb.size, 0x1000);
+	CHECK_EQ(m.iotlb.uaddr, (uintptr_t)mem.host + 64 * MiB - 0x1000);
+	/* ... and a miss past that end gets no answer (the gpa is not RAM). */
+	send_miss(map_iova + 0x1000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(!next_msg(&m));
+	map_gpa = 0x200000;
+
+	/* Read-only mapping, vhost asks for write: answered with what the tables grant (vhost then
+	 * reports the buffer), and the fault is recorded once however often vhost asks again. */
+	map_perm = DMA_PERM_READ;
+	recorded_faults = 0;
+	send_miss(0x10000, VHOST_ACCESS_WO);
+	send_miss(0x10000, VHOST_ACCESS_WO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.perm, VHOST_ACCESS_RO);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.perm, VHOST_ACCESS_RO);
+	CHECK_EQ(recorded_faults, 1);
+	CHECK_EQ(vh.stats.perm_mismatches, 2);
+	map_perm = DMA_PERM_RW;
+
+	/* No translation: no answer, one fault per page. */
+	recorded_faults = 0;
+	unsigned before = (unsigned)vh.stats.unanswered;
+	send_miss(0x90000, VHOST_ACCESS_RO);
+	send_miss(0x90008, VHOST_ACCESS_RO);
+	send_miss(0x91000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(!next_msg(&m));
+	CHECK_EQ(recorded_faults, 2);
+	CHECK_EQ(vh.stats.unanswered - before, 3);
+
+	/* Bus mastering off: no DMA, so no answer (and no fault: the device made no request). */
+	vp.pci.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY;
+	recorded_faults = 0;
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(!next_msg(&m));
+	CHECK_EQ(recorded_faults, 0);
+	vp.pci.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+
+	/* Invalidations: a range, and the whole space (size would wrap to 0, which vhost refuses). */
+	vhost_iotlb_invalidate(&vh, 0x10000, 0x10fff);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_INVALIDATE);
+	CHECK_EQ(m.iotlb.iova, 0x10000);
+	CHECK_EQ(m.iotlb.size, 0x1000);
+	vhost_iotlb_invalidate(&vh, 0, UINT64_MAX);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.iova, 0);
+	CHECK_EQ(m.iotlb.size, UINT64_MAX);
+	CHECK_EQ(vh.stats.invalidations, 2);
+	/* After an invalidation the same unmapped page faults again (a new mapping may have come). */
+	recorded_faults = 0;
+	send_miss(0x90000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK_EQ(recorded_faults, 1);
+
+	/* Stopped data path: listeners and misses are ignored. */
+	vh.iotlb = false;
+	vhost_iotlb_invalidate(&vh, 0, 0xfff);
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(!next_msg(&m));
+
+	/* A message that is not a miss is ignored. */
+	vh.iotlb = true;
+	struct vhost_msg_v2 odd = vhost_iotlb_msg(VHOST_IOTLB_UPDATE, 0x10000, 0x1000, 0, VHOST_ACCESS_RO);
+	CHECK_EQ(write(peer, &odd, sizeof(odd)), sizeof(odd));
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(!next_msg(&m));
+
+	close(sv[0]);
+	close(sv[1]);
+	dma_space_destroy(&dma);
+	guest_memory_free(&mem);
+	return check_report("vhost_iotlb");
+}
