@@ -83,6 +83,27 @@ unsigned pci_device_add_cap(struct pci_device *dev, const void *cap, unsigned le
 	return off;
 }
 
+unsigned pci_device_add_ext_cap(struct pci_device *dev, uint16_t id, uint8_t version, const void *body, unsigned len)
+{
+	unsigned off = dev->next_ext_cap ? dev->next_ext_cap : PCI_CFG_SPACE_SIZE;
+	off = (off + 3) & ~3U;
+	if (off + 4 + len > PCI_CFG_SIZE)
+		return 0;
+	/* Header (PCIe base spec 7.6.3): ID 15:0, version 19:16, next 31:20. */
+	uint32_t hdr = id | (uint32_t)version << 16;
+	memcpy(&dev->cfg[off], &hdr, 4);
+	memcpy(&dev->cfg[off + 4], body, len);
+	if (dev->last_ext_cap) {
+		uint32_t prev;
+		memcpy(&prev, &dev->cfg[dev->last_ext_cap], 4);
+		prev = (prev & 0xFFFFF) | (uint32_t)off << 20;
+		memcpy(&dev->cfg[dev->last_ext_cap], &prev, 4);
+	}
+	dev->last_ext_cap = off;
+	dev->next_ext_cap = off + 4 + len;
+	return off;
+}
+
 uint64_t pci_bar_address(const struct pci_device *dev, unsigned index)
 {
 	uint32_t lo, hi = 0;

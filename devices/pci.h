@@ -50,6 +50,7 @@ struct pci_device {
 	struct pci_bar bars[PCI_NUM_BARS];
 	unsigned next_cap; /* where the next capability goes */
 	unsigned last_cap; /* offset of the last capability, 0 if none */
+	unsigned next_ext_cap, last_ext_cap; /* the same for extended capabilities (from 0x100) */
 	/* Called after the guest wrote config space (no PCI lock held). */
 	void (*config_written)(struct pci_device *dev, unsigned reg, unsigned len);
 	/* Called after a config read (no PCI lock held); may replace the bytes read. */
@@ -88,6 +89,9 @@ void pci_device_set_bar_ops(struct pci_device *dev, unsigned index, const struct
 /* Appends a capability (its first two bytes, ID and next, are filled in); returns its offset
  * or 0 when config space is full. */
 unsigned pci_device_add_cap(struct pci_device *dev, const void *cap, unsigned len);
+/* Appends a PCIe extended capability (header, then `body`) from offset 0x100; returns its
+ * offset or 0 when there is no room. Only for devices with a PCI Express capability. */
+unsigned pci_device_add_ext_cap(struct pci_device *dev, uint16_t id, uint8_t version, const void *body, unsigned len);
 uint64_t pci_bar_address(const struct pci_device *dev, unsigned index);
 void pci_host_bridge_init(struct pci_device *dev);
 

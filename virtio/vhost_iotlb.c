@@ -54,6 +54,43 @@ static uint64_t host_run(const struct guest_memory *mem, const struct dma_transl
 	return 0;
 }
 
+static void shadow_remove(struct vhost_net *vh, unsigned i)
+{
+	vh->shadow[i] = vh->shadow[--vh->nshadow];
+	if (vh->victim >= vh->nshadow)
+		vh->victim = 0;
+}
+
+static int send_invalidate(struct vhost_net *vh, uint64_t iova, uint64_t size)
+{
+	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_INVALIDATE, iova, size ? size : UINT64_MAX, 0, 0);
+	int ret = send_msg(vh, &m);
+	if (ret)
+		log_guest("vhost-iotlb: invalidating 0x%llx+0x%llx failed: %s", (unsigned long long)iova,
+			  (unsigned long long)size, strerror(-ret));
+	else
+		vh->stats.invalidations++;
+	return ret;
+}
+
+/* Before an UPDATE: when the shadow is full, one old entry is invalidated in vhost, so that
+ * vhost never holds an entry the shadow does not know. */
+static void shadow_make_room(struct vhost_net *vh)
+{
+	if (!vh->shadow || vh->nshadow < VHOST_IOTLB_SHADOW)
+		return;
+	struct vhost_iotlb_entry *old = &vh->shadow[vh->victim];
+	(void)send_invalidate(vh, old->iova, old->len);
+	shadow_remove(vh, vh->victim);
+	vh->victim = (vh->victim + 1) % (vh->nshadow + 1);
+}
+
+static void shadow_add(struct vhost_net *vh, uint64_t iova, uint64_t len, uint64_t gpa, uint8_t perm)
+{
+	if (vh->shadow && vh->nshadow < VHOST_IOTLB_SHADOW)
+		vh->shadow[vh->nshadow++] = (struct vhost_iotlb_entry){ .iova = iova, .len = len, .gpa = gpa, .perm = perm };
+}
+
 /* Lock held. Publishes the run of `t` that holds iova; returns its end (exclusive, 0 on wrap)
  * or sets *err. */
 static uint64_t publish_locked(struct vhost_net *vh, const struct dma_translation *t, uint64_t iova, int *err)
@@ -65,11 +102,13 @@ static uint64_t publish_locked(struct vhost_net *vh, const struct dma_translatio
 		*err = -EFAULT;
 		return 0;
 	}
+	shadow_make_room(vh);
 	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_UPDATE, run_iova, len, (uintptr_t)host, (uint8_t)t->perm);
 	*err = send_msg(vh, &m);
 	if (!*err) {
 		vh->stats.updates++;
 		vh->stats.update_bytes += len;
+		shadow_add(vh, run_iova, len, t->gpa + (run_iova - t->iova), (uint8_t)t->perm);
 	}
 	return run_iova + len;
 }
@@ -191,18 +230,79 @@ bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents)
 	return true;
 }
 
+/* Whether the tables still give entry e exactly: same guest-physical pages, same permission. */
+static bool entry_still_mapped(struct vhost_net *vh, const struct vhost_iotlb_entry *e)
+{
+	struct dma_translation t;
+	if (dma_translate_locked(vh->dma, vh->vp->pci.rid, e->iova, 0, false, &t))
+		return false;
+	uint64_t off = e->iova - t.iova;
+	return t.perm == e->perm && t.gpa + off == e->gpa && t.len - off >= e->len;
+}
+
+/* Sends again what the tables still map of [from, to] (inclusive), run by run; stops at the
+ * first hole. Speculative: it saves vhost the misses, and is exact since the tables say so. */
+static void republish(struct vhost_net *vh, uint64_t from, uint64_t to)
+{
+	while (from <= to) {
+		struct dma_translation t;
+		int err;
+		if (dma_translate_locked(vh->dma, vh->vp->pci.rid, from, 0, false, &t))
+			return;
+		if (t.len - (from - t.iova) > to - from + 1) /* not past the old entry's end */
+			t.len = to - t.iova + 1;
+		uint64_t next = publish_locked(vh, &t, from, &err);
+		if (err)
+			return;
+		vh->stats.republished++;
+		if (!next || next - 1 >= to)
+			return;
+		from = next;
+	}
+}
+
 void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last)
 {
 	struct vhost_net *vh = opaque;
 	vh->nfaulted = 0; /* a new mapping may come; a later failure is news again */
 	if (!vh->iotlb)
 		return;
-	uint64_t size = last - first + 1;
-	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_INVALIDATE, first, size ? size : UINT64_MAX, 0, 0);
-	int ret = send_msg(vh, &m);
-	if (ret)
-		log_guest("vhost-iotlb: invalidating [0x%llx, 0x%llx] failed: %s", (unsigned long long)first,
-			  (unsigned long long)last, strerror(-ret));
-	else
-		vh->stats.invalidations++;
+	if (!vh->shadow) { /* no record of what vhost holds: drop the whole range there */
+		(void)send_invalidate(vh, first, last - first + 1);
+		return;
+	}
+	/* vhost drops every whole entry that overlaps an INVALIDATE: work entry by entry. Entries
+	 * that the tables still map as before stay (a lazy-mode domain flush only has to remove what
+	 * was unmapped); the rest go, and their still-mapped parts are sent again. */
+	struct vhost_iotlb_entry redo[16];
+	unsigned nredo = 0;
+	for (unsigned i = 0; i < vh->nshadow;) {
+		struct vhost_iotlb_entry e = vh->shadow[i];
+		uint64_t e_last = e.iova + e.len - 1;
+		if (e_last < first || e.iova > last) {
+			i++;
+			continue;
+		}
+		if (entry_still_mapped(vh, &e)) {
+			vh->stats.kept++;
+			i++;
+			continue;
+		}
+		(void)send_invalidate(vh, e.iova, e.len);
+		shadow_remove(vh, i);
+		if (e.len > 4096 && nredo < sizeof(redo) / sizeof(redo[0]))
+			redo[nredo++] = e;
+	}
+	/* The parts of each dropped entry outside the invalidated range (a page flush inside a
+	 * large entry); for a flush that covered the whole entry, what is still mapped from its
+	 * start. */
+	for (unsigned i = 0; i < nredo; i++) {
+		uint64_t e_last = redo[i].iova + redo[i].len - 1;
+		if (redo[i].iova < first)
+			republish(vh, redo[i].iova, first - 1);
+		if (e_last > last)
+			republish(vh, last + 1, e_last);
+		if (redo[i].iova >= first && e_last <= last)
+			republish(vh, redo[i].iova, e_last);
+	}
 }

@@ -18,6 +18,11 @@ int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loo
 	vh->dma = dma;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++)
 		vh->err_fd[q] = -1;
+	vh->shadow = calloc(VHOST_IOTLB_SHADOW, sizeof(*vh->shadow));
+	if (!vh->shadow) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	/* Non-blocking: the loop reads IOTLB messages until there are none. */
 	vh->fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (vh->fd < 0) {
@@ -54,6 +59,8 @@ void vhost_net_close(struct vhost_net *vh)
 	if (vh->fd >= 0)
 		close(vh->fd);
 	vh->fd = -1;
+	free(vh->shadow);
+	vh->shadow = NULL;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
 		if (vh->err_fd[q] >= 0)
 			close(vh->err_fd[q]);
@@ -86,6 +93,7 @@ static int prime_rings(struct vhost_net *vh, struct virtio_pci *vp)
 	dma_lock(vh->dma);
 	vh->iotlb = true;
 	vh->nfaulted = 0;
+	vh->nshadow = vh->victim = 0; /* VHOST_SET_FEATURES started vhost on an empty IOTLB */
 	for (unsigned q = 0; q < vp->ops->num_queues && !ret; q++) {
 		const struct virtio_queue *vq = &vp->queues[q];
 		if (!vq->enabled)
@@ -168,6 +176,7 @@ int vhost_net_stop(struct vhost_net *vh)
 {
 	dma_lock(vh->dma);
 	vh->iotlb = false;
+	vh->nshadow = vh->victim = 0;
 	dma_unlock(vh->dma);
 	dma_remove_listener(vh->dma, vh);
 	/* RESET_OWNER stops both backends, flushes the workers and frees the IOTLB and memory table;

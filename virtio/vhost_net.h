@@ -16,6 +16,7 @@
 
 #define VHOST_NET_QUEUES 2
 #define VHOST_IOTLB_FAULT_MEMORY 16 /* IOVA pages whose fault was recorded (one per page) */
+#define VHOST_IOTLB_SHADOW 2048     /* vhost keeps at most 2048 entries (drivers/vhost/vhost.c) */
 
 struct virtio_pci;
 
@@ -28,6 +29,15 @@ struct vhost_iotlb_stats {
 	uint64_t perm_mismatches; /* answered with less permission than vhost asked */
 	uint64_t unanswered;    /* misses left unanswered (no translation, bus mastering off) */
 	uint64_t vring_errors;  /* VHOST_SET_VRING_ERR events: a buffer vhost could not access */
+	uint64_t kept;          /* entries a wide flush left in vhost because the tables still map them */
+	uint64_t republished;   /* updates sent for the still-mapped rest of a partly invalidated entry */
+};
+
+/* What vmm told vhost its IOTLB holds: every UPDATE sent and not yet invalidated. vhost may hold
+ * less (it retires entries), never more. */
+struct vhost_iotlb_entry {
+	uint64_t iova, len, gpa;
+	uint8_t perm;
 };
 
 struct vhost_net {
@@ -39,6 +49,8 @@ struct vhost_net {
 	struct dma_space *dma;
 	struct virtio_pci *vp; /* for the requester id and Bus Master Enable */
 	bool iotlb;            /* the running data path translates through the IOTLB */
+	struct vhost_iotlb_entry *shadow; /* VHOST_IOTLB_SHADOW entries */
+	unsigned nshadow, victim;
 	uint64_t faulted[VHOST_IOTLB_FAULT_MEMORY];
 	unsigned nfaulted;
 	struct vhost_iotlb_stats stats;
@@ -66,7 +78,10 @@ int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, 
 /* Event-loop callbacks: IOTLB misses, vring errors. */
 bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents);
 bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents);
-/* The DMA space's listener: the guest invalidated [first, last]. */
+/* The DMA space's listener: the guest invalidated [first, last]. Entries vhost holds there are
+ * checked against the tables again: an entry whose translation changed is invalidated in vhost,
+ * and the still-mapped rest of it is sent again, so that neither a wide flush (lazy mode's
+ * domain flushes) nor a page flush inside a large entry costs vhost the mappings that stay. */
 void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last);
 
 #endif

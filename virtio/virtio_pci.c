@@ -27,6 +27,32 @@ uint64_t virtio_pci_offered_features(struct virtio_pci *vp)
 
 void virtio_pci_set_dma(struct virtio_pci *vp, struct dma_space *dma) { vp->dma = dma; }
 
+int virtio_pci_add_ats(struct virtio_pci *vp)
+{
+	struct pci_device *p = &vp->pci;
+	/* PCI Express capability, version 2, root-complex integrated endpoint: no link registers
+	 * (PCIe base spec 7.5.3). It makes the guest read the 4 KiB extended configuration space. */
+	uint8_t exp[PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2] = { PCI_CAP_ID_EXP, 0 };
+	uint16_t flags = 2 | PCI_EXP_TYPE_RC_END << 4;
+	uint32_t devcap = PCI_EXP_DEVCAP_RBER;
+	memcpy(&exp[PCI_EXP_FLAGS], &flags, 2);
+	memcpy(&exp[PCI_EXP_DEVCAP], &devcap, 4);
+	unsigned off = pci_device_add_cap(p, exp, sizeof(exp));
+	if (!off)
+		return -ENOSPC;
+	memset(&p->wmask[off + PCI_EXP_DEVCTL], 0xFF, 2);
+	memset(&p->wmask[off + PCI_EXP_DEVCTL2], 0xFF, 2);
+	/* ATS (PCIe base spec 10.5.1): Page Aligned Request set (requests never cross a page),
+	 * invalidate queue depth 0 (= 32); the guest writes Enable and the STU in the control. */
+	uint16_t ats[2] = { PCI_ATS_CAP_PAGE_ALIGNED, 0 };
+	unsigned ext = pci_device_add_ext_cap(p, PCI_EXT_CAP_ID_ATS, 1, ats, sizeof(ats));
+	if (!ext)
+		return -ENOSPC;
+	uint16_t ctrl_mask = PCI_ATS_CTRL_ENABLE | 0x1F;
+	memcpy(&p->wmask[ext + PCI_ATS_CTRL], &ctrl_mask, 2);
+	return 0;
+}
+
 bool virtio_pci_uses_iommu(const struct virtio_pci *vp)
 {
 	return vp->dma && (vp->driver_features & (1ULL << VIRTIO_F_ACCESS_PLATFORM));
@@ -95,9 +121,20 @@ static bool cfg_window_access(struct virtio_pci *vp, unsigned reg, unsigned len,
 	return true;
 }
 
+static bool rid_matches(void *ctx, uint16_t rid) { return *(const uint16_t *)ctx == rid; }
+
 static void config_written(struct pci_device *dev, unsigned reg, unsigned len)
 {
 	struct virtio_pci *vp = dev->owner;
+	/* Bus Master Enable cleared: the device may issue no more DMA. Behind the IOMMU its IOTLB
+	 * users drop every translation and get no new one until it is set again. */
+	bool master = pci_bus_master_enabled(dev);
+	if (vp->bus_master && !master && vp->dma) {
+		dma_lock(vp->dma);
+		dma_notify_locked(vp->dma, rid_matches, &dev->rid, 0, UINT64_MAX);
+		dma_unlock(vp->dma);
+	}
+	vp->bus_master = master;
 	if (reg < vp->msix.cap + MSIX_CAP_SIZE && reg + len > vp->msix.cap)
 		pci_msix_config_written(&vp->msix);
 	uint32_t val;

@@ -84,6 +84,7 @@ struct virtio_pci {
 	uint16_t queue_select;
 	uint16_t msix_config;
 	bool active; /* activate() succeeded and reset() has not been called since */
+	bool bus_master; /* Bus Master Enable as last seen */
 	uint64_t notify_base; /* where the ioeventfds are registered (0: not registered) */
 	unsigned cfg_cap;     /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
@@ -106,6 +107,9 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, 
 void virtio_pci_destroy(struct virtio_pci *vp);
 /* Puts the device behind `dma` (before the guest runs). */
 void virtio_pci_set_dma(struct virtio_pci *vp, struct dma_space *dma);
+/* Makes the device a PCI Express root-complex integrated endpoint with the ATS extended
+ * capability, so that a guest whose IOMMU offers device-TLBs sends it device-TLB invalidations. */
+int virtio_pci_add_ats(struct virtio_pci *vp) __must_check;
 /* Whether the driver accepted VIRTIO_F_ACCESS_PLATFORM (rings and buffers are IOVAs). */
 bool virtio_pci_uses_iommu(const struct virtio_pci *vp);
 /* Marks the device broken (NEEDS_RESET) and tells the driver through the config vector. */

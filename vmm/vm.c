@@ -255,6 +255,10 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 		if ((ret = virtio_net_init(vm->net, &cfg->net, &vm->mem, &vm->routing, vm->fd, &vm->dma, &vm->loop, err,
 					   errlen)))
 			return ret;
+		if (cfg->iommu_ats && (ret = virtio_pci_add_ats(&vm->net->vp))) {
+			snprintf(err, errlen, "adding the ATS capability to virtio-net failed: %s", strerror(-ret));
+			return ret;
+		}
 		if ((ret = pci_bus_add(&vm->pci, VM_SLOT_NET, &vm->net->vp.pci))) {
 			snprintf(err, errlen, "adding virtio-net to the PCI bus failed: %s", strerror(-ret));
 			return ret;
@@ -379,9 +383,10 @@ void vm_print_dma_stats(struct vm *vm, FILE *f)
 	if (vm->net && virtio_pci_uses_iommu(&vm->net->vp)) {
 		struct vhost_iotlb_stats st;
 		vhost_net_get_stats(&vm->net->vhost, &st);
-		fprintf(f, "vmm: vhost-iotlb: misses=%llu updates=%llu update_kib=%llu invalidations=%llu faults=%llu perm_mismatches=%llu unanswered=%llu vring_errors=%llu\n",
+		fprintf(f, "vmm: vhost-iotlb: misses=%llu updates=%llu update_kib=%llu invalidations=%llu kept=%llu republished=%llu faults=%llu perm_mismatches=%llu unanswered=%llu vring_errors=%llu\n",
 			(unsigned long long)st.misses, (unsigned long long)st.updates,
 			(unsigned long long)(st.update_bytes >> 10), (unsigned long long)st.invalidations,
+			(unsigned long long)st.kept, (unsigned long long)st.republished,
 			(unsigned long long)st.faults, (unsigned long long)st.perm_mismatches,
 			(unsigned long long)st.unanswered, (unsigned long long)st.vring_errors);
 	}

@@ -35,7 +35,8 @@ fail() {
 	return 1
 }
 
-want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+# ONLY: a scenario name, or several separated by commas.
+want() { [ -z "$ONLY" ] || case ",$ONLY," in *",$1,"*) true ;; *) false ;; esac; }
 
 # Common checks once init is up: it ran this kernel, saw no ACPI errors and used MMCONFIG.
 check_boot() {
@@ -128,6 +129,16 @@ scenario_sigterm() {
 	pass "two presses, shutdown in $(($(date +%s) - t0))s"
 }
 
+# The tap of a VMM that was just killed lives on until the kernel has torn its vhost device
+# down; a new VMM opening it before then gets EBUSY.
+wait_tap_gone() {
+	i=0
+	while [ -e "/sys/class/net/$TAP" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # net_up: the guest's eth0 and the tap both configured, and the guest reaches the tap.
 net_up() {
 	grep -q "VMM-GUEST: eth0=169.254.10.2/24" "$out" || { fail "the guest has no eth0"; return 1; }
@@ -171,6 +182,7 @@ scenario_net() {
 		fail "no /dev/vhost-net on this host (load vhost_net)"
 		return
 	fi
+	wait_tap_gone
 	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24"
 	check_boot || return
 	net_up || return
@@ -222,6 +234,7 @@ scenario_iommu() {
 	pt) extra="iommu=pt" want=identity ;;
 	off) extra="intel_iommu=off" want=none ;;
 	esac
+	wait_tap_gone
 	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP --iommu --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24 $extra"
 	check_boot || return
 	if [ "$mode" != off ]; then
@@ -233,10 +246,12 @@ scenario_iommu() {
 	net_checked 64 || return
 	kill -USR2 "$vmm_pid"
 	sleep 1
-	misses=$(counter vhost-iotlb misses) inval=$(counter vhost-iotlb invalidations) faults=$(counter vhost-iotlb faults)
-	echo "BENCH: iommu-$mode guest_rx_mbits=$rx guest_tx_mbits=$tx rr_tps=$tps checked_in_mbits=$check_in checked_out_mbits=$check_out exits=$exits packets=$packets iotlb_misses=$misses iotlb_invalidations=$inval iotlb_faults=$faults"
+	misses=$(counter vhost-iotlb misses) updates=$(counter vhost-iotlb updates) inval=$(counter vhost-iotlb invalidations) faults=$(counter vhost-iotlb faults)
+	echo "BENCH: iommu-$mode guest_rx_mbits=$rx guest_tx_mbits=$tx rr_tps=$tps checked_in_mbits=$check_in checked_out_mbits=$check_out exits=$exits packets=$packets iotlb_misses=$misses iotlb_updates=$updates iotlb_invalidations=$inval iotlb_faults=$faults"
 	echo "BENCH: iommu-$mode $(grep '^vmm: iommu:' "$err" | tail -n 1 | sed 's/^vmm: //')"
-	[ "${misses:-0}" -gt 0 ] || { fail "vhost sent no IOTLB miss: it does not translate through the IOMMU"; return; }
+	# Every mode goes through vhost's IOTLB: updates prove it (with pass-through and with
+	# translation off the rings' priming already maps all of RAM, so there may be no miss).
+	[ "${updates:-0}" -gt 0 ] || { fail "vmm sent vhost no IOTLB update: it does not translate through the IOMMU"; return; }
 	[ "${faults:-0}" = 0 ] || { fail "$faults IOMMU faults during normal traffic"; return; }
 	if [ "$mode" = strict ]; then
 		[ "${inval:-0}" -gt 100 ] || { fail "only ${inval:-0} invalidations reached vhost in strict mode"; return; }
@@ -249,7 +264,7 @@ scenario_iommu() {
 	send "poweroff -f"
 	wait_exit "$(t 30)" || { fail "vmm still running after poweroff"; return; }
 	[ "$status" = 0 ] || { fail "exit status $status, want 0"; return; }
-	pass "type=$want rx=${rx}Mbit/s tx=${tx}Mbit/s rr=${tps}/s checked=${check_in}/${check_out}Mbit/s misses=$misses invalidations=$inval"
+	pass "type=$want rx=${rx}Mbit/s tx=${tx}Mbit/s rr=${tps}/s checked=${check_in}/${check_out}Mbit/s misses=$misses updates=$updates invalidations=$inval"
 }
 scenario_iommu_strict() { scenario_iommu strict; }
 scenario_iommu_lazy() { scenario_iommu lazy; }

@@ -76,7 +76,7 @@ memory_figures() {
 }
 
 network_figures() {
-	ip addr add 169.254.10.1/24 dev $TAP && ip link set $TAP up || { cell_failed "cannot configure $TAP"; return 1; }
+	ip addr replace 169.254.10.1/24 dev $TAP && ip link set $TAP up || { cell_failed "cannot configure $TAP"; return 1; }
 	send "ping -c 2 -W 5 169.254.10.1 >/dev/null; iperf3 -s -D; rr server 7777 & echo SERVERS-UP-\$((40+2))"
 	wait_out "^SERVERS-UP-42" "$(t 30)" || { cell_failed "servers did not start in the guest"; return 1; }
 	sleep 1
@@ -117,6 +117,9 @@ network_figures() {
 run_cell() {
 	who=$1 mode=$2
 	TAP=ptap0
+	# A killed VMM's tap lives until the kernel has torn its vhost device down (EBUSY before).
+	i=0
+	while [ -e "/sys/class/net/$TAP" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	cmd="console=ttyS0 quiet vmm.mode=shell vmm.ip=169.254.10.2/24 $(iommu_cmdline "$mode")"
 	if [ "$who" = vmm ] && [ "$mode" = strict-ir ]; then
 		echo "PERF: vmm=$who mode=$mode status=unsupported reason=vmm has no interrupt remapping yet"

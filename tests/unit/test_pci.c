@@ -90,6 +90,24 @@ int main(void)
 	dev.cfg[PCI_STATUS + 1] = (PCI_STATUS_REC_MASTER_ABORT | PCI_STATUS_SIG_SYSTEM_ERROR) >> 8;
 	ecam_write32(3, PCI_COMMAND, (uint32_t)PCI_STATUS_REC_MASTER_ABORT << 16);
 	CHECK_EQ(ecam_read32(0, 3, 0, PCI_COMMAND) >> 16, PCI_STATUS_SIG_SYSTEM_ERROR);
+	/* Requester id from the slot; Bus Master Enable as the guest sets and clears it. */
+	CHECK_EQ(dev.rid, 3 << 3);
+	ecam_write32(3, PCI_COMMAND, PCI_COMMAND_MEMORY);
+	CHECK(!pci_bus_master_enabled(&dev));
+	ecam_write32(3, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	CHECK(pci_bus_master_enabled(&dev));
+	/* Extended capabilities: chained from 0x100 through ECAM (header: id, version, next). */
+	uint32_t body1 = 0xAABBCCDD, body2[2] = { 0x11111111, 0x22222222 };
+	CHECK_EQ(pci_device_add_ext_cap(&dev, 0x0F, 1, &body1, 4), 0x100);
+	CHECK_EQ(pci_device_add_ext_cap(&dev, 0x0B, 2, body2, 8), 0x108);
+	CHECK_EQ(ecam_read32(0, 3, 0, 0x100), 0x108u << 20 | 1u << 16 | 0x0F);
+	CHECK_EQ(ecam_read32(0, 3, 0, 0x104), 0xAABBCCDD);
+	CHECK_EQ(ecam_read32(0, 3, 0, 0x108), 0u << 20 | 2u << 16 | 0x0B);
+	CHECK_EQ(ecam_read32(0, 3, 0, 0x110), 0x22222222);
+	CHECK_EQ(pci_device_add_ext_cap(&dev, 0x0F, 1, body2, 4000), 0); /* no room */
+	/* Not writable unless the device says so. */
+	ecam_write32(3, 0x104, 0);
+	CHECK_EQ(ecam_read32(0, 3, 0, 0x104), 0xAABBCCDD);
 	pci_bus_destroy(&pci);
 	return check_report("pci");
 }

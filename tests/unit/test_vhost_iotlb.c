@@ -5,6 +5,7 @@
  * answer without bus mastering, and invalidations. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 static uint64_t map_iova = 0x10000, map_len = 0x3000, map_gpa = 0x200000;
 static unsigned map_perm = DMA_PERM_RW;
 static unsigned recorded_faults;
+static uint64_t hole; /* when non-zero: the page at `hole` inside the mapping is unmapped */
 
 static int fake_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, bool record_fault,
 			  struct dma_translation *out)
@@ -33,6 +35,15 @@ static int fake_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned acc
 		return -EACCES;
 	}
 	*out = (struct dma_translation){ .iova = map_iova, .gpa = map_gpa, .len = map_len, .perm = map_perm };
+	if (hole && iova >= hole && iova < hole + 0x1000) {
+		recorded_faults += record_fault;
+		return -EFAULT;
+	}
+	if (hole && iova < hole)
+		out->len = hole - map_iova;
+	if (hole && iova >= hole + 0x1000)
+		*out = (struct dma_translation){ .iova = hole + 0x1000, .gpa = map_gpa + (hole + 0x1000 - map_iova),
+						 .len = map_iova + map_len - (hole + 0x1000), .perm = map_perm };
 	return 0;
 }
 
@@ -198,6 +209,76 @@ int main(void)
 	CHECK_EQ(write(peer, &odd, sizeof(odd)), sizeof(odd));
 	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
 	CHECK(!next_msg(&m));
+
+	/* With the shadow of what vhost holds: exact invalidation. */
+	vh.shadow = calloc(VHOST_IOTLB_SHADOW, sizeof(*vh.shadow));
+	CHECK(vh.shadow != NULL);
+	vh.nshadow = 0;
+	memset(&vh.stats, 0, sizeof(vh.stats));
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+	CHECK_EQ(vh.nshadow, 1);
+	/* A wide flush (lazy mode's domain flush) with the mapping unchanged: vhost keeps it. */
+	vhost_iotlb_invalidate(&vh, 0, UINT64_MAX);
+	CHECK(!next_msg(&m));
+	CHECK_EQ(vh.stats.kept, 1);
+	CHECK_EQ(vh.stats.invalidations, 0);
+	/* The mapping moved: the entry goes, and what the tables now map is sent from its start. */
+	map_gpa = 0x300000;
+	vhost_iotlb_invalidate(&vh, 0, UINT64_MAX);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_INVALIDATE);
+	CHECK_EQ(m.iotlb.iova, 0x10000);
+	CHECK_EQ(m.iotlb.size, 0x3000);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+	CHECK_EQ(m.iotlb.iova, 0x10000);
+	CHECK_EQ(m.iotlb.size, 0x3000);
+	CHECK_EQ(m.iotlb.uaddr, (uintptr_t)mem.host + 0x300000);
+	CHECK(!next_msg(&m));
+	CHECK_EQ(vh.nshadow, 1);
+	/* A page unmapped in the middle (strict mode): the entry goes, both still-mapped sides are
+	 * sent again, the hole is not. */
+	hole = 0x11000;
+	vhost_iotlb_invalidate(&vh, 0x11000, 0x11fff);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_INVALIDATE);
+	CHECK_EQ(m.iotlb.iova, 0x10000);
+	CHECK_EQ(m.iotlb.size, 0x3000);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+	CHECK_EQ(m.iotlb.iova, 0x10000);
+	CHECK_EQ(m.iotlb.size, 0x1000);
+	CHECK_EQ(m.iotlb.uaddr, (uintptr_t)mem.host + 0x300000);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+	CHECK_EQ(m.iotlb.iova, 0x12000);
+	CHECK_EQ(m.iotlb.size, 0x1000);
+	CHECK_EQ(m.iotlb.uaddr, (uintptr_t)mem.host + 0x302000);
+	CHECK(!next_msg(&m));
+	CHECK_EQ(vh.stats.republished, 3); /* one for the moved mapping, two here */
+	CHECK_EQ(vh.nshadow, 2);
+	/* A flush elsewhere leaves vhost alone. */
+	vhost_iotlb_invalidate(&vh, 0x80000, 0x80fff);
+	CHECK(!next_msg(&m));
+	hole = 0;
+	/* A full shadow: the oldest-ish entry is invalidated in vhost before a new one is recorded,
+	 * so that vhost never holds an entry the shadow does not know. */
+	for (unsigned i = vh.nshadow; i < VHOST_IOTLB_SHADOW; i++)
+		vh.shadow[i] = (struct vhost_iotlb_entry){ .iova = 0x40000000ULL + i * 0x1000ULL, .len = 0x1000, .gpa = 0, .perm = 1 };
+	vh.nshadow = VHOST_IOTLB_SHADOW;
+	vh.victim = 5;
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_INVALIDATE);
+	CHECK_EQ(m.iotlb.iova, 0x40000000ULL + 5 * 0x1000ULL);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
+	CHECK_EQ(vh.nshadow, VHOST_IOTLB_SHADOW);
+	free(vh.shadow);
 
 	close(sv[0]);
 	close(sv[1]);
