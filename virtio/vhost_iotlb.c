@@ -113,11 +113,25 @@ static uint64_t publish_locked(struct vhost_net *vh, const struct dma_translatio
 	return run_iova + len;
 }
 
+/* Whether one recorded entry already holds all of [iova, iova + len) with perm. */
+static bool shadow_covers(const struct vhost_net *vh, uint64_t iova, uint64_t len, unsigned perm)
+{
+	for (unsigned i = 0; vh->shadow && i < vh->nshadow; i++) {
+		const struct vhost_iotlb_entry *e = &vh->shadow[i];
+		if (iova >= e->iova && iova - e->iova <= e->len && len <= e->len - (iova - e->iova) &&
+		    (e->perm & perm) == perm)
+			return true;
+	}
+	return false;
+}
+
 int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, unsigned perm)
 {
 	uint64_t end = iova + len;
 	if (end < iova)
 		return -EFAULT;
+	if (shadow_covers(vh, iova, len, perm)) /* the rings' areas often share one run */
+		return 0;
 	while (iova < end) {
 		struct dma_translation t;
 		int ret = dma_translate_locked(vh->dma, vh->vp->pci.rid, iova, perm, true, &t);
@@ -271,9 +285,19 @@ void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last)
 		(void)send_invalidate(vh, first, last - first + 1);
 		return;
 	}
+	if (last - first >= VHOST_IOTLB_WIDE) {
+		/* A domain or global flush (lazy mode sends one every 10 ms): checking every entry
+		 * against the tables costs more in this exit than the misses it would save, so vhost
+		 * drops everything. The rings stay mapped for the driver's life: they are sent again
+		 * at once (where the tables still map them), sparing each queue its stall on a miss. */
+		(void)send_invalidate(vh, first, last - first + 1);
+		vh->nshadow = vh->victim = 0;
+		vhost_iotlb_prime_rings_locked(vh);
+		return;
+	}
 	/* vhost drops every whole entry that overlaps an INVALIDATE: work entry by entry. Entries
-	 * that the tables still map as before stay (a lazy-mode domain flush only has to remove what
-	 * was unmapped); the rest go, and their still-mapped parts are sent again. */
+	 * that the tables still map as before stay; the rest go, and their still-mapped parts are
+	 * sent again (a strict-mode page flush inside a larger entry). */
 	struct vhost_iotlb_entry redo[16];
 	unsigned nredo = 0;
 	for (unsigned i = 0; i < vh->nshadow;) {

@@ -96,6 +96,23 @@ static int set_mem_table(struct vhost_net *vh, const struct guest_memory *mem)
 	return ret;
 }
 
+/* Lock held. */
+void vhost_iotlb_prime_rings_locked(struct vhost_net *vh)
+{
+	struct virtio_pci *vp = vh->vp;
+	for (unsigned q = 0; q < vp->ops->num_queues && q < VHOST_NET_QUEUES; q++) {
+		const struct virtio_queue *vq = &vp->queues[q];
+		for (enum virtio_area a = VIRTIO_AREA_DESC; vq->enabled && a <= VIRTIO_AREA_DEVICE; a++) {
+			uint64_t addr, len;
+			unsigned perm;
+			virtio_queue_area_range(vq, a, &addr, &len, &perm);
+			if (vhost_iotlb_prime_locked(vh, addr, len, perm))
+				log_guest("vhost-iotlb: %s: queue %u's ring at iova 0x%llx is no longer mapped",
+					  vp->pci.name, q, (unsigned long long)addr);
+		}
+	}
+}
+
 /* The IOTLB entries vhost needs before the backend starts: it touches the used ring at
  * VHOST_NET_SET_BACKEND, and a miss there is an error rather than a wait. The other areas are
  * primed too, which saves two misses per queue. */

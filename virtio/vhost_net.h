@@ -17,6 +17,7 @@
 #define VHOST_NET_QUEUES 2
 #define VHOST_IOTLB_FAULT_MEMORY 16 /* IOVA pages whose fault was recorded (one per page) */
 #define VHOST_IOTLB_SHADOW 2048     /* vhost keeps at most 2048 entries (drivers/vhost/vhost.c) */
+#define VHOST_IOTLB_WIDE (1ULL << 30) /* an invalidation this wide drops everything in vhost */
 
 struct virtio_pci;
 
@@ -75,13 +76,16 @@ struct vhost_msg_v2 vhost_iotlb_msg(uint8_t type, uint64_t iova, uint64_t size, 
 /* Sends UPDATEs covering [iova, iova + len) as the DMA space translates it (lock held). -EFAULT
  * when part of it has no translation, -EACCES when it lacks `perm`. */
 int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, unsigned perm) __must_check;
+/* Sends again the ring areas of every enabled queue, where the tables map them (lock held). */
+void vhost_iotlb_prime_rings_locked(struct vhost_net *vh);
 /* Event-loop callbacks: IOTLB misses, vring errors. */
 bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents);
 bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents);
-/* The DMA space's listener: the guest invalidated [first, last]. Entries vhost holds there are
- * checked against the tables again: an entry whose translation changed is invalidated in vhost,
- * and the still-mapped rest of it is sent again, so that neither a wide flush (lazy mode's
- * domain flushes) nor a page flush inside a large entry costs vhost the mappings that stay. */
+/* The DMA space's listener: the guest invalidated [first, last]. For a narrow range, entries
+ * vhost holds there are checked against the tables again: an entry whose translation changed is
+ * invalidated in vhost, and the still-mapped rest of it is sent again, so that a page flush
+ * inside a large entry does not cost vhost the mappings that stay. A wide range (domain and
+ * global flushes) drops everything, then sends the rings again. */
 void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last);
 
 #endif
