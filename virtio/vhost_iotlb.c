@@ -285,7 +285,19 @@ void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last)
 		(void)send_invalidate(vh, first, last - first + 1);
 		return;
 	}
-	if (last - first >= VHOST_IOTLB_WIDE) {
+	if (!pci_bus_master_enabled(&vh->vp->pci)) {
+		/* Bus mastering off: nothing may stay or be sent again; forget what the range held. */
+		(void)send_invalidate(vh, first, last - first + 1);
+		for (unsigned i = 0; i < vh->nshadow;) {
+			const struct vhost_iotlb_entry *e = &vh->shadow[i];
+			if (e->iova + e->len - 1 < first || e->iova > last)
+				i++;
+			else
+				shadow_remove(vh, i);
+		}
+		return;
+	}
+	if (first == 0 && last == UINT64_MAX) {
 		/* A domain or global flush (lazy mode sends one every 10 ms): checking every entry
 		 * against the tables costs more in this exit than the misses it would save, so vhost
 		 * drops everything. The rings stay mapped for the driver's life: they are sent again

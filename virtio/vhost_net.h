@@ -17,7 +17,6 @@
 #define VHOST_NET_QUEUES 2
 #define VHOST_IOTLB_FAULT_MEMORY 16 /* IOVA pages whose fault was recorded (one per page) */
 #define VHOST_IOTLB_SHADOW 2048     /* vhost keeps at most 2048 entries (drivers/vhost/vhost.c) */
-#define VHOST_IOTLB_WIDE (1ULL << 30) /* an invalidation this wide drops everything in vhost */
 
 struct virtio_pci;
 
@@ -84,8 +83,9 @@ bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents);
 /* The DMA space's listener: the guest invalidated [first, last]. For a narrow range, entries
  * vhost holds there are checked against the tables again: an entry whose translation changed is
  * invalidated in vhost, and the still-mapped rest of it is sent again, so that a page flush
- * inside a large entry does not cost vhost the mappings that stay. A wide range (domain and
- * global flushes) drops everything, then sends the rings again. */
+ * inside a large entry does not cost vhost the mappings that stay. The whole space (domain and
+ * global flushes) drops everything, then sends the rings again. With Bus Master Enable clear
+ * the range is dropped and nothing is sent. */
 void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last);
 
 #endif
