@@ -48,6 +48,9 @@ for attempt in 1 2 3; do
 	log=$work/l1-serial.log
 	run_l1_batch "$work/l1.cpio.gz" "l1.run=$what ${BOOT_TEST_L1_ARGS:-}" "$log" "${BOOT_TEST_TIMEOUT:-1500}" "${BOOT_TEST_STALL:-180}"
 	rc=$?
+	# Every attempt's serial log stays in the build folder: an L1 hang or panic is evidence for
+	# the nested crash study (tests/nested/CRASH-STUDY.md).
+	[ -z "$replay" ] && cp "$log" "$build/boot-$what-l1-serial-attempt$attempt.log" 2>/dev/null
 	if [ $rc -eq 125 ]; then
 		hangs=$((hangs + 1))
 		echo "boot tests: RETRY L1: hung (serial log silent for ${BOOT_TEST_STALL:-180}s), attempt $attempt; log tail:"

@@ -251,7 +251,8 @@ scenario_iommu() {
 	off) extra="intel_iommu=off" want=none ;;
 	esac
 	wait_tap_gone
-	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP --iommu --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24 $extra"
+	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP ${IOMMU_OPT:---iommu} --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24 $extra"
+	unset IOMMU_OPT
 	unset VMM_IOTLB_EXACT
 	check_boot || return
 	if [ "$mode" != off ]; then
@@ -270,6 +271,10 @@ scenario_iommu() {
 	# translation off the rings' priming already maps all of RAM, so there may be no miss).
 	[ "${updates:-0}" -gt 0 ] || { fail "vmm sent vhost no IOTLB update: it does not translate through the IOMMU"; return; }
 	[ "${faults:-0}" = 0 ] || { fail "$faults IOMMU faults during normal traffic"; return; }
+	if [ "$2" = -ats ]; then
+		devtlb=$(counter iommu devtlb_inval)
+		[ "${devtlb:-0}" -gt 100 ] || { fail "only ${devtlb:-0} device-TLB invalidations: the guest did not use ATS"; return; }
+	fi
 	if [ "$mode" = strict ]; then
 		[ "${inval:-0}" -gt 100 ] || { fail "only ${inval:-0} invalidations reached vhost in strict mode"; return; }
 		# Isolation: vpoke gives the device ring IOVAs that no table maps; the IOMMU refuses
@@ -291,6 +296,8 @@ scenario_iommu_off() { scenario_iommu off; }
 # vhost's IOTLB (VMM_IOTLB_EXACT=1, see virtio/vhost_net.c).
 scenario_iommu_strict_exact() { export VMM_IOTLB_EXACT=1; scenario_iommu strict -exact; }
 scenario_iommu_lazy_exact() { export VMM_IOTLB_EXACT=1; scenario_iommu lazy -exact; }
+# Strict mode with device-TLBs (--iommu=ats): every unmap also sends a device-TLB invalidation.
+scenario_iommu_strict_ats() { IOMMU_OPT=--iommu=ats; scenario_iommu strict -ats; }
 
 # In the nested L1 an L2 guest now and then dies of a triple fault, under QEMU as under vmm
 # (seen in about 1 boot in 30, with no pattern): there a scenario whose guest triple-faulted is
@@ -298,7 +305,7 @@ scenario_iommu_lazy_exact() { export VMM_IOTLB_EXACT=1; scenario_iommu lazy -exa
 # triple fault is a failure like any other.
 crash_retries=0
 all="smp1_console smp2_reboot bigmem sigterm restart net iommu_strict iommu_lazy iommu_pt iommu_off"
-for s in $all iommu_strict_exact iommu_lazy_exact; do
+for s in $all iommu_strict_exact iommu_lazy_exact iommu_strict_ats; do
 	case " $all " in *" $s "*) want "$s" || continue ;; *) [ -n "$ONLY" ] && want "$s" || continue ;; esac
 	before=$failed
 	"scenario_$s"
