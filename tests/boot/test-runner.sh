@@ -3,8 +3,10 @@
 # through it (BOOT_TEST_REPLAY) and its exit status and report are compared with what each
 # case must give. Cases: a clean pass; a scenario that triple-faulted and passed on its retry
 # (must pass, and say why it retried); a retry that failed again; a failure without retry; an
-# L1 panic, then a pass; an L1 hang, then a pass; three hangs; a timeout; an L1 that stopped
-# before the end; all scenarios passing while the script's status says otherwise; no scenario.
+# L1 panic, then a pass; an L1 hang, then a pass; four hangs; an L1 panic after some scenarios
+# ran (the next boot skips them, their results count, a failure among them stands); a timeout;
+# an L1 that stopped before the end; all scenarios passing while the script's status says
+# otherwise; no scenario.
 # Usage: test-runner.sh BUILD_DIR
 set -u
 build=${1:?usage: test-runner.sh BUILD_DIR}
@@ -86,9 +88,37 @@ echo 125 >"$work/hang-then-pass/1.rc"
 cp "$pass_log" "$work/hang-then-pass/2.log"
 expect hang-then-pass 0 "RETRY L1: hung .*attempt 1" "L1 hangs in this run: 1" "verdict PASS"
 
-mkcase three-hangs
-for n in 1 2 3; do head -n 5 "$pass_log" >"$work/three-hangs/$n.log"; echo 125 >"$work/three-hangs/$n.rc"; done
-expect three-hangs 1 "L1 hangs in this run: 3" "verdict FAIL"
+mkcase four-hangs
+for n in 1 2 3 4; do head -n 5 "$pass_log" >"$work/four-hangs/$n.log"; echo 125 >"$work/four-hangs/$n.rc"; done
+expect four-hangs 1 "L1 hangs in this run: 4" "verdict FAIL"
+
+# An L1 panic after two scenarios ran: the next L1 boot skips them, and their results count.
+mkcase panic-resume
+{
+	echo "L1: ready (6.1.0-56-amd64, /dev/kvm present)"
+	echo "BOOTTEST: PASS smp1-console-poweroff ttyS0-irqs=489->1689 uptime-at-init=6.87s"
+	echo "BOOTTEST: ran smp1_console"
+	echo "BOOTTEST: PASS smp2-reboot cpus=2 status=4"
+	echo "BOOTTEST: ran smp2_reboot"
+	grep -E "BUG:|RIP:|Kernel panic" "$panic_log"
+} >"$work/panic-resume/1.log"
+{
+	echo "L1: ready (6.1.0-56-amd64, /dev/kvm present)"
+	echo "BOOTTEST: skipped smp1_console (ran in an earlier L1 boot)"
+	echo "BOOTTEST: skipped smp2_reboot (ran in an earlier L1 boot)"
+	grep -E "^BOOTTEST: PASS (bigmem|sigterm|reboot-restart|virtio-net)" "$pass_log"
+	echo "BOOTTEST: done"
+	echo "L1: tests finished status=0"
+} >"$work/panic-resume/2.log"
+expect panic-resume 0 "RETRY L1: its kernel panicked, attempt 1" "next L1 boot skips what has run: smp1_console,smp2_reboot" \
+	"L1 boot 2, command line: l1.run=tests l1.skip=smp1_console,smp2_reboot" \
+	"verdict PASS: 6 scenario\(s\) passed on their last attempt"
+
+# A scenario that failed before the L1 panicked is not run again: its failure stands.
+mkcase fail-then-panic
+sed 's/^BOOTTEST: PASS smp2-reboot.*/BOOTTEST: FAIL smp2-reboot: exit status 0 after reboot, want 4/' "$work/panic-resume/1.log" >"$work/fail-then-panic/1.log"
+cp "$work/panic-resume/2.log" "$work/fail-then-panic/2.log"
+expect fail-then-panic 1 "l1.skip=smp1_console,smp2_reboot" "verdict FAIL: 5 scenario\(s\) passed, 1 failed on their last attempt: smp2-reboot"
 
 mkcase timeout
 head -n 8 "$pass_log" >"$work/timeout/1.log"
