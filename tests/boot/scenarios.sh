@@ -133,10 +133,12 @@ scenario_sigterm() {
 # down; a new VMM opening it before then gets EBUSY.
 wait_tap_gone() {
 	i=0
-	while [ -e "/sys/class/net/$TAP" ] && [ $i -lt 100 ]; do
+	while [ -e "/sys/class/net/$TAP" ] && [ $i -lt 600 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
+	[ $i -gt 100 ] && echo "BOOTTEST: note: $TAP took $((i / 10)) s to go after the last VMM (vhost teardown)"
+	return 0
 }
 
 # net_up: the guest's eth0 and the tap both configured, and the guest reaches the tap.
@@ -157,8 +159,15 @@ net_up() {
 iperf_client() {
 	for try in 1 2 3; do
 		iperf3 -c 169.254.10.2 -t 3 -f m $2 >"$1" 2>&1 && return 0
-		grep -q "unable to connect" "$1" || return 1
-		echo "BOOTTEST: note $name: iperf3 server refused the connection (try $try), trying again"
+		# iperf3 under the emulator now and then ends a finished test with a control-socket
+		# error: one more run is allowed for that, and said; data integrity is checked apart
+		# (datacheck) and a dead data path fails every try.
+		if ! grep -q "unable to connect" "$1"; then
+			[ $try -ge 2 ] && return 1
+			echo "BOOTTEST: note $name: iperf3 $2 failed ($(grep -i error "$1" | tail -n 1)), trying again"
+		else
+			echo "BOOTTEST: note $name: iperf3 server refused the connection (try $try), trying again"
+		fi
 		sleep 2
 	done
 	return 1
