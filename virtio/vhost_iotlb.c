@@ -304,7 +304,7 @@ void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last)
 		 * at once (where the tables still map them), sparing each queue its stall on a miss. */
 		(void)send_invalidate(vh, first, last - first + 1);
 		vh->nshadow = vh->victim = 0;
-		vhost_iotlb_prime_rings_locked(vh);
+		(void)vhost_iotlb_prime_rings_locked(vh, false);
 		return;
 	}
 	/* vhost drops every whole entry that overlaps an INVALIDATE: work entry by entry. Entries

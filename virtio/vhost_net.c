@@ -57,12 +57,12 @@ int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loo
 	 * against 62 Mbit/s, tx 5-8 against 162), since each unmap then costs vhost several
 	 * messages, each taking all its queue locks. */
 	const char *exact = getenv("VMM_IOTLB_EXACT");
-	if (!exact || strcmp(exact, "1"))
-		return open_vhost_device(vh, loop, err, errlen);
-	vh->shadow = calloc(VHOST_IOTLB_SHADOW, sizeof(*vh->shadow));
-	if (!vh->shadow) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	if (exact && !strcmp(exact, "1")) {
+		vh->shadow = calloc(VHOST_IOTLB_SHADOW, sizeof(*vh->shadow));
+		if (!vh->shadow) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
 	}
 	return open_vhost_device(vh, loop, err, errlen);
 }
@@ -100,43 +100,39 @@ static int set_mem_table(struct vhost_net *vh, const struct guest_memory *mem)
 }
 
 /* Lock held. */
-void vhost_iotlb_prime_rings_locked(struct vhost_net *vh)
+int vhost_iotlb_prime_rings_locked(struct vhost_net *vh, bool stop_at_error)
 {
 	struct virtio_pci *vp = vh->vp;
+	int first_err = 0;
 	for (unsigned q = 0; q < vp->ops->num_queues && q < VHOST_NET_QUEUES; q++) {
 		const struct virtio_queue *vq = &vp->queues[q];
 		for (enum virtio_area a = VIRTIO_AREA_DESC; vq->enabled && a <= VIRTIO_AREA_DEVICE; a++) {
 			uint64_t addr, len;
 			unsigned perm;
 			virtio_queue_area_range(vq, a, &addr, &len, &perm);
-			if (vhost_iotlb_prime_locked(vh, addr, len, perm))
-				log_guest("vhost-iotlb: %s: queue %u's ring at iova 0x%llx is no longer mapped",
-					  vp->pci.name, q, (unsigned long long)addr);
+			int ret = vhost_iotlb_prime_locked(vh, addr, len, perm);
+			if (!ret)
+				continue;
+			if (stop_at_error)
+				return ret;
+			log_guest("vhost-iotlb: %s: queue %u's ring at iova 0x%llx is no longer mapped", vp->pci.name, q,
+				  (unsigned long long)addr);
+			first_err = first_err ? first_err : ret;
 		}
 	}
+	return first_err;
 }
 
 /* The IOTLB entries vhost needs before the backend starts: it touches the used ring at
  * VHOST_NET_SET_BACKEND, and a miss there is an error rather than a wait. The other areas are
  * primed too, which saves two misses per queue. */
-static int prime_rings(struct vhost_net *vh, struct virtio_pci *vp)
+static int prime_rings(struct vhost_net *vh)
 {
-	int ret = 0;
 	dma_lock(vh->dma);
 	vh->iotlb = true;
 	vh->nfaulted = 0;
 	vh->nshadow = vh->victim = 0; /* VHOST_SET_FEATURES started vhost on an empty IOTLB */
-	for (unsigned q = 0; q < vp->ops->num_queues && !ret; q++) {
-		const struct virtio_queue *vq = &vp->queues[q];
-		if (!vq->enabled)
-			continue;
-		for (enum virtio_area a = VIRTIO_AREA_DESC; a <= VIRTIO_AREA_DEVICE && !ret; a++) {
-			uint64_t addr, len;
-			unsigned perm;
-			virtio_queue_area_range(vq, a, &addr, &len, &perm);
-			ret = vhost_iotlb_prime_locked(vh, addr, len, perm);
-		}
-	}
+	int ret = vhost_iotlb_prime_rings_locked(vh, true);
 	dma_unlock(vh->dma);
 	return ret;
 }
@@ -191,7 +187,7 @@ int vhost_net_start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t featur
 	if (iotlb) {
 		if ((ret = dma_add_listener(vh->dma, vp->pci.rid, vhost_iotlb_invalidate, vh)))
 			return ret;
-		if ((ret = prime_rings(vh, vp)))
+		if ((ret = prime_rings(vh)))
 			return ret;
 	}
 	for (unsigned q = 0; q < vp->ops->num_queues && q < VHOST_NET_QUEUES; q++) {

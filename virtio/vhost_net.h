@@ -75,8 +75,9 @@ struct vhost_msg_v2 vhost_iotlb_msg(uint8_t type, uint64_t iova, uint64_t size, 
 /* Sends UPDATEs covering [iova, iova + len) as the DMA space translates it (lock held). -EFAULT
  * when part of it has no translation, -EACCES when it lacks `perm`. */
 int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, unsigned perm) __must_check;
-/* Sends again the ring areas of every enabled queue, where the tables map them (lock held). */
-void vhost_iotlb_prime_rings_locked(struct vhost_net *vh);
+/* Sends the ring areas of every enabled queue, where the tables map them (lock held). Returns the
+ * first error: at once when stop_at_error, else after trying every area (each failure logged). */
+int vhost_iotlb_prime_rings_locked(struct vhost_net *vh, bool stop_at_error);
 /* Event-loop callbacks: IOTLB misses, vring errors. */
 bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents);
 bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents);

@@ -219,7 +219,6 @@ static void print_exit_stats(struct vm *vm)
 /* What the main loop watches besides the devices' fds. */
 struct main_loop {
 	struct vm *vm;
-	int sfd;
 	int stdin_id;
 	bool stdin_open, stdin_waiting; /* waiting: the UART's receive FIFO was full */
 	struct console_escape esc;
@@ -298,7 +297,7 @@ static bool on_vm_event(void *opaque, int fd, unsigned revents)
  * fds, registered when they were created. */
 static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
 {
-	struct main_loop m = { .vm = vm, .sfd = sfd, .stdin_open = true };
+	struct main_loop m = { .vm = vm, .stdin_open = true };
 	int ret;
 	if ((ret = event_loop_add(&vm->loop, STDIN_FILENO, on_stdin, &m)) < 0 ||
 	    event_loop_add(&vm->loop, sfd, on_signal, &m) < 0 || event_loop_add(&vm->loop, vm->event_fd, on_vm_event, &m) < 0) {

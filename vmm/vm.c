@@ -52,13 +52,18 @@ static void vtd_raise_msi(void *ctx, uint64_t addr, uint32_t data)
 			  (unsigned long long)addr, data, strerror(-ret));
 }
 
+/* The 64-bit PCI window: from the first GiB boundary above RAM, PCI_MMIO64_SIZE long. */
+static uint64_t pci_mmio64_start(const struct vm *vm)
+{
+	uint64_t top = HIGH_RAM_START + (vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0);
+	return (top + GiB - 1) & ~(GiB - 1);
+}
+
 /* The VT-d unit covers the guest-physical space: RAM and the 64-bit PCI window. 39 bits
  * (3-level tables, 512 GiB) are enough unless the board reaches past that. */
 static unsigned vtd_width_for(const struct vm *vm)
 {
-	uint64_t top = HIGH_RAM_START + (vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0);
-	top = ((top + GiB - 1) & ~(GiB - 1)) + PCI_MMIO64_SIZE;
-	return top <= (1ULL << 39) ? 39 : 48;
+	return pci_mmio64_start(vm) + PCI_MMIO64_SIZE <= (1ULL << 39) ? 39 : 48;
 }
 
 static void set_uart_irq(void *ctx, bool level) { ioapic_set_irq(&((struct vm *)ctx)->ioapic, IRQ_COM1, level); }
@@ -175,11 +180,10 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, struct boot_in
 	if (!ret) {
 		struct acpi_config acfg = {
 			.ncpus = cfg->ncpus, .ioapic_id = vm->ioapic.id,
-			.pci_mmio64_start = HIGH_RAM_START + (vm->mem.nregions > 1 ? vm->mem.regions[1].size : 0),
+			.pci_mmio64_start = pci_mmio64_start(vm),
+			.pci_mmio64_end = pci_mmio64_start(vm) + PCI_MMIO64_SIZE - 1,
 			.dmar_base = VTD_BASE, .dmar_haw = vm->vtd ? vtd_host_address_width(vm->vtd) : 0,
 		};
-		acfg.pci_mmio64_start = (acfg.pci_mmio64_start + GiB - 1) & ~(GiB - 1);
-		acfg.pci_mmio64_end = acfg.pci_mmio64_start + PCI_MMIO64_SIZE - 1;
 		uint8_t *rsdp = guest_ptr(&vm->mem, BIOS_AREA_START, 64);
 		uint8_t *tables = guest_ptr(&vm->mem, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
 		ret = acpi_build(&acfg, rsdp, tables, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);

@@ -68,6 +68,20 @@ exit_delta_by_reason() {
 		END { for (k in b) { printf "%s%s=%d", sep, k, b[k] - a[k]; sep = " " } print "" }'
 }
 
+# The value of k on vmm's last "vmm: NAME: k=v ..." counter line (SIGUSR2 refreshes them).
+counter() { grep "^vmm: $1:" "$err" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# wait_tap_free SECONDS: the tap of a VMM that was just killed lives on until the kernel has torn
+# its vhost device down, and a new VMM opening it before then gets EBUSY; waits for it to go, at
+# most SECONDS. Sets tap_wait_ds to the tenths of a second waited.
+wait_tap_free() {
+	tap_wait_ds=0
+	while [ -e "/sys/class/net/$TAP" ] && [ $tap_wait_ds -lt $(($1 * 10)) ]; do
+		sleep 0.1
+		tap_wait_ds=$((tap_wait_ds + 1))
+	done
+}
+
 tap_packets() {
 	echo $(($(cat /sys/class/net/$TAP/statistics/rx_packets) + $(cat /sys/class/net/$TAP/statistics/tx_packets)))
 }

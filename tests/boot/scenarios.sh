@@ -129,15 +129,10 @@ scenario_sigterm() {
 	pass "two presses, shutdown in $(($(date +%s) - t0))s"
 }
 
-# The tap of a VMM that was just killed lives on until the kernel has torn its vhost device
-# down; a new VMM opening it before then gets EBUSY.
+# Up to 60 s for the last VMM's tap (console-lib.sh), and a note when it took more than 10.
 wait_tap_gone() {
-	i=0
-	while [ -e "/sys/class/net/$TAP" ] && [ $i -lt 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ $i -gt 100 ] && echo "BOOTTEST: note: $TAP took $((i / 10)) s to go after the last VMM (vhost teardown)"
+	wait_tap_free 60
+	[ "$tap_wait_ds" -gt 100 ] && echo "BOOTTEST: note: $TAP took $((tap_wait_ds / 10)) s to go after the last VMM (vhost teardown)"
 	return 0
 }
 
@@ -194,8 +189,6 @@ net_checked() {
 	check_in=$(sed -n 's/.*mbits=\([0-9]*\).*/\1/p' "$WORK/dc-in.txt") check_out=$(sed -n 's/.*mbits=\([0-9]*\).*/\1/p' "$WORK/dc-out.txt")
 }
 
-# The last "vmm: NAME: k=v ..." counter line's value of k (SIGUSR2 refreshes it).
-counter() { grep "^vmm: $1:" "$err" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 scenario_net() {
 	name=virtio-net-vhost

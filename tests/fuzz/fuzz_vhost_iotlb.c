@@ -354,7 +354,8 @@ static void datapath_stop(void)
 }
 
 /* The data path (re)started, as vhost_net_start does it with ACCESS_PLATFORM: VHOST_SET_FEATURES
- * gives vhost a new, empty IOTLB; the listener; then prime_rings (vhost_net.c, mirrored here):
+ * gives vhost a new, empty IOTLB; the listener; then prime_rings (vhost_net.c), whose ring loop
+ * is called here:
  * the areas of every enabled queue, in order, until one fails. When none failed, vhost must hold
  * them all: it touches the used ring at VHOST_NET_SET_BACKEND, where a miss is an error. */
 static void op_start(void)
@@ -364,20 +365,11 @@ static void op_start(void)
 	if (dma_add_listener(&space, vp.pci.rid, on_invalidate, &vh))
 		abort();
 	listening = true;
-	int ret = 0;
 	dma_lock(&space);
 	vh.iotlb = true;
 	vh.nfaulted = 0;
 	vh.nshadow = vh.victim = 0;
-	for (unsigned q = 0; q < net_ops.num_queues && !ret; q++) {
-		const struct virtio_queue *vq = &vp.queues[q];
-		for (enum virtio_area a = VIRTIO_AREA_DESC; vq->enabled && a <= VIRTIO_AREA_DEVICE && !ret; a++) {
-			uint64_t addr, len;
-			unsigned perm;
-			virtio_queue_area_range(vq, a, &addr, &len, &perm);
-			ret = vhost_iotlb_prime_locked(&vh, addr, len, perm);
-		}
-	}
+	int ret = vhost_iotlb_prime_rings_locked(&vh, true);
 	dma_unlock(&space);
 	FUZZ_ASSERT(ret == 0 || ret == -EFAULT || ret == -EACCES);
 	priming = true;

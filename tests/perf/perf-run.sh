@@ -59,8 +59,6 @@ start_vmm_guest() {
 		--kernel "$KERNEL" --initrd "$INITRD" --cmdline "$2"
 }
 
-# The value of k on vmm's last "vmm: NAME: k=v ..." counter line (SIGUSR2 refreshes them).
-counter() { grep "^vmm: $1:" "$err" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 tap_bytes() { echo $(($(cat /sys/class/net/$TAP/statistics/rx_bytes) + $(cat /sys/class/net/$TAP/statistics/tx_bytes))); }
 
 # Resident memory of the VMM process, and of its guest RAM mapping (the one mapping of exactly
@@ -117,9 +115,7 @@ network_figures() {
 run_cell() {
 	who=$1 mode=$2
 	TAP=ptap0
-	# A killed VMM's tap lives until the kernel has torn its vhost device down (EBUSY before).
-	i=0
-	while [ -e "/sys/class/net/$TAP" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	wait_tap_free 10
 	cmd="console=ttyS0 quiet vmm.mode=shell vmm.ip=169.254.10.2/24 $(iommu_cmdline "$mode")"
 	if [ "$who" = vmm ] && [ "$mode" = strict-ir ]; then
 		echo "PERF: vmm=$who mode=$mode status=unsupported reason=vmm has no interrupt remapping yet"
