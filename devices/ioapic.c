@@ -11,6 +11,16 @@ static bool rte_level(uint64_t rte) { return rte & IOAPIC_RTE_TRIGGER_LEVEL; }
 
 void ioapic_rte_to_msi(uint64_t rte, uint64_t *addr, uint32_t *data)
 {
+	if (rte & IOAPIC_RTE_IR_FORMAT) {
+		/* Remappable format (VT-d spec 5.1.5.1): the handle goes in the address, bits 7:0 and
+		 * the trigger mode in the data; the remapping unit finds the rest in the IRTE. */
+		uint64_t handle = (rte >> IOAPIC_RTE_IR_HANDLE_SHIFT) & 0x7FFF;
+		*addr = MSI_ADDR_BASE | MSI_ADDR_IR_FORMAT | handle << MSI_ADDR_IR_HANDLE_SHIFT |
+			(rte & IOAPIC_RTE_IR_HANDLE15 ? MSI_ADDR_IR_HANDLE15 : 0);
+		*data = (uint32_t)(rte & IOAPIC_RTE_VECTOR_MASK) | MSI_DATA_LEVEL_ASSERT |
+			(rte_level(rte) ? MSI_DATA_TRIGGER_LEVEL : 0);
+		return;
+	}
 	uint32_t delmode = (rte & IOAPIC_RTE_DELMODE_MASK) >> IOAPIC_RTE_DELMODE_SHIFT;
 	uint64_t a = MSI_ADDR_BASE | ((rte >> IOAPIC_RTE_DEST_SHIFT) << MSI_ADDR_DEST_SHIFT);
 	if (rte & IOAPIC_RTE_DESTMODE)
@@ -36,7 +46,7 @@ static void sync_route(struct ioapic *io, unsigned pin)
 		uint64_t addr;
 		uint32_t data;
 		ioapic_rte_to_msi(rte, &addr, &data);
-		ret = irq_routing_set_msi(io->routing, pin, addr, data);
+		ret = irq_routing_set_msi(io->routing, pin, io->sid, addr, data);
 	}
 	if (ret)
 		log_guest("ioapic: updating the KVM route of pin %u failed: %s", pin, strerror(-ret));
@@ -60,10 +70,11 @@ static void deliver(struct ioapic *io, unsigned pin)
 		io->delivered[pin]++;
 }
 
-int ioapic_init(struct ioapic *io, struct irq_routing *routing, uint32_t id)
+int ioapic_init(struct ioapic *io, struct irq_routing *routing, uint32_t id, uint16_t sid)
 {
 	memset(io, 0, sizeof(*io));
 	io->routing = routing;
+	io->sid = sid;
 	io->id = id & 0xF;
 	for (unsigned i = 0; i < IOAPIC_NUM_PINS; i++)
 		io->redtbl[i] = IOAPIC_RTE_MASKED; /* reset state: all pins masked */

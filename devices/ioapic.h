@@ -15,6 +15,7 @@ struct ioapic {
 	pthread_mutex_t lock;
 	struct irq_routing *routing;
 	uint32_t id;
+	uint16_t sid; /* the requester id its messages carry (for interrupt remapping) */
 	uint32_t ioregsel;
 	uint64_t redtbl[IOAPIC_NUM_PINS];
 	uint32_t line_level; /* bit per pin: the line as its device drives it */
@@ -23,7 +24,8 @@ struct ioapic {
 
 extern const struct bus_ops ioapic_mmio_ops;
 
-int ioapic_init(struct ioapic *io, struct irq_routing *routing, uint32_t id) __must_check;
+/* sid: the requester id of its interrupt messages (IOAPIC_SID on this board). */
+int ioapic_init(struct ioapic *io, struct irq_routing *routing, uint32_t id, uint16_t sid) __must_check;
 void ioapic_destroy(struct ioapic *io);
 /* A device drives its line: level 1 asserted, 0 deasserted. */
 void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level);

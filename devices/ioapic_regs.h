@@ -28,14 +28,13 @@
 #define IOAPIC_RTE_DEST_SHIFT   56
 #define IOAPIC_RTE_RO_BITS      (IOAPIC_RTE_DELIVS | IOAPIC_RTE_REMOTE_IRR)
 #define IOAPIC_DELMODE_LOWPRI   1
+/* Remappable format (VT-d spec 5.1.5.1), with interrupt remapping: the entry carries an
+ * interrupt-remapping table handle instead of a destination, and bits 7:0 hold what the guest
+ * will write to the EOI register (Linux puts the pin there). */
+#define IOAPIC_RTE_IR_FORMAT    (1ULL << 48)
+#define IOAPIC_RTE_IR_HANDLE_SHIFT 49 /* 63:49 handle[14:0] */
+#define IOAPIC_RTE_IR_HANDLE15  (1ULL << 11) /* handle[15], where the destination mode is otherwise */
 
-/* MSI message format (Intel SDM vol. 3, 11.11). */
-#define MSI_ADDR_BASE           0xFEE00000ULL
-#define MSI_ADDR_DEST_SHIFT     12
-#define MSI_ADDR_REDIR_HINT     (1ULL << 3)
-#define MSI_ADDR_DEST_LOGICAL   (1ULL << 2)
-#define MSI_DATA_DELMODE_SHIFT  8
-#define MSI_DATA_LEVEL_ASSERT   (1U << 14)
-#define MSI_DATA_TRIGGER_LEVEL  (1U << 15)
+#include "../vmm/msi.h" /* the message an entry becomes */
 
 #endif

@@ -46,7 +46,7 @@ static void sync_vector(struct pci_msix *m, unsigned i)
 			log_guest("msix: %s: no GSI left for vector %u", m->dev->name, i);
 			return;
 		}
-		ret = irq_routing_set_msi(m->routing, (unsigned)v->gsi, vec_addr(v), v->data);
+		ret = irq_routing_set_msi(m->routing, (unsigned)v->gsi, m->dev->rid, vec_addr(v), v->data);
 		if (!ret && v->irqfd >= 0 && !v->irqfd_on) {
 			collect_pending(v);
 			ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, true);
@@ -55,12 +55,18 @@ static void sync_vector(struct pci_msix *m, unsigned i)
 		/* A message that arrived while masked is sent on unmask (PCI 3.0, 6.8.3.4). */
 		if (!ret && v->pending) {
 			v->pending = false;
-			ret = irq_routing_signal_msi(m->routing, vec_addr(v), v->data);
+			ret = irq_routing_send_msi(m->routing, m->dev->rid, vec_addr(v), v->data);
 			m->delivered++;
 		}
-	} else if (v->irqfd_on) {
-		ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, false);
-		v->irqfd_on = false;
+	} else {
+		if (v->irqfd_on) {
+			ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, false);
+			v->irqfd_on = false;
+		}
+		/* A masked vector has no route: with interrupt remapping its IRTE may be gone (Linux
+		 * zeroes it when it frees the vector), and translating it would be a false fault. */
+		if (!ret && v->gsi >= 0)
+			ret = irq_routing_clear(m->routing, (unsigned)v->gsi);
 	}
 	if (ret)
 		log_guest("msix: %s vector %u: KVM refused the update: %s", m->dev->name, i, strerror(-ret));
@@ -101,8 +107,13 @@ void pci_msix_destroy(struct pci_msix *m)
 void pci_msix_config_written(struct pci_msix *m)
 {
 	pthread_mutex_lock(&m->lock);
+	/* Enabling or unmasking the function changes every vector's route: one commit for all. */
+	irq_routing_batch_begin(m->routing);
 	for (unsigned i = 0; i < m->nvec; i++)
 		sync_vector(m, i);
+	int ret = irq_routing_batch_end(m->routing);
+	if (ret)
+		log_guest("msix: %s: KVM refused the routes: %s", m->dev->name, strerror(-ret));
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -130,7 +141,7 @@ void pci_msix_notify(struct pci_msix *m, unsigned vec)
 	pthread_mutex_lock(&m->lock);
 	struct msix_vector *v = &m->v[vec];
 	if (vector_active(m, v)) {
-		int ret = irq_routing_signal_msi(m->routing, vec_addr(v), v->data);
+		int ret = irq_routing_send_msi(m->routing, m->dev->rid, vec_addr(v), v->data);
 		if (ret)
 			log_guest("msix: %s vector %u: delivery failed: %s", m->dev->name, vec, strerror(-ret));
 		m->delivered++;

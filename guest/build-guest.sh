@@ -23,11 +23,12 @@ install -m 0755 "$here/acpi-power-button" "$stage/etc/acpi/PWRF/00000080"
 echo "guest: modules (power button: evdev, button; virtio-net)"
 add_modules "$kver" "$stage" evdev button virtio_pci virtio_net
 command -v iperf3 >/dev/null || { echo "guest: no iperf3: apt-get install iperf3" >&2; exit 1; }
-echo "guest: programs (iperf3, rr, vpoke, datacheck)"
+echo "guest: programs (iperf3, rr, vpoke, datacheck, irqs)"
 add_binary "$stage" "$(command -v iperf3)"
 cp "$rr" "$stage/usr/bin/rr"
 cp "$vpoke" "$stage/usr/bin/vpoke"
 cp "$datacheck" "$stage/usr/bin/datacheck"
+install -m 0755 "$here/irqs" "$stage/usr/bin/irqs"
 echo "guest: packing initramfs"
 make_cpio "$stage" "$out/initramfs.cpio.gz.tmp"
 mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"

@@ -6,7 +6,9 @@
  *
  * One lock, the dma_space's, covers the registers and serialises translation against
  * invalidation: the MMIO handlers take it, translate() runs with it held. raise_msi and the
- * listeners are called with it held.
+ * listeners are called with it held. Interrupt remapping (vtd_ir.c) is the router's remapper:
+ * the router calls vtd_ir_remap() with its own lock held, so the unit calls the router
+ * (cfg.ir_changed) only after releasing its lock, still inside the guest's register write.
  *
  * Capabilities (one place; the values the guest reads, and why):
  *   VER      1.0
@@ -18,8 +20,9 @@
  *            PSI=1, NFR=3 (4 fault records), MAMV=18 (one descriptor covers 1 GiB; every mask
  *            costs the same here), DWD=DRD=0 (no drain: invalidations complete synchronously),
  *            ESRTPS=0 (the guest flushes after SRTP).
- *   ECAP     C=1 (coherent: no clflush per table write), QI=1, DT=config.device_tlb, IR=0,
- *            EIM=0 (interrupt remapping comes later), PT=1, SC=0 (PTE bit 11 reserved),
+ *   ECAP     C=1 (coherent: no clflush per table write), QI=1, DT=config.device_tlb,
+ *            IR=config.intremap, EIM=IR (x2APIC mode: Linux then runs its x2APIC with remapping,
+ *            and 32-bit destinations reach KVM through KVM_CAP_X2APIC_API), PT=1, SC=0 (PTE bit 11 reserved),
  *            IRO=0x20 (IVA/IOTLB at 0x200), MHMV=0, SMTS=0 and no PASID (legacy mode, 128-bit
  *            descriptors), NEST=PRS=DIT=0.
  * No vmm-side IOTLB or context cache: a translation is a few guest_read()s (root, context, up to
@@ -36,6 +39,7 @@
 #include "../vmm/bus.h"
 #include "../vmm/dma.h"
 #include "../vmm/layout.h" /* VTD_BASE 0xFED90000, VTD_SIZE 0x1000: the register block, as on q35 */
+#include "../vmm/msi.h"
 #include "vtd_regs.h"
 
 struct vtd_config {
@@ -44,6 +48,11 @@ struct vtd_config {
 	/* Fault events and invalidation-completion events (compatibility-format MSI). May be NULL. */
 	void (*raise_msi)(void *opaque, uint64_t addr, uint32_t data);
 	void *msi_opaque;
+	bool intremap;           /* offer interrupt remapping (ECAP.IR, EIM) */
+	/* Remapping table entries first..last may have changed (all_formats: the remapping state
+	 * itself did, which concerns compatibility-format messages too). Called without the lock. */
+	void (*ir_changed)(void *opaque, unsigned first, unsigned last, bool all_formats);
+	void *ir_opaque;
 };
 
 struct vtd_stats {
@@ -60,6 +69,15 @@ struct vtd_stats {
 	uint64_t queue_errors;     /* IQE */
 	uint64_t completion_events; /* invalidation-completion interrupts sent */
 	uint64_t notifications;    /* dma_notify_locked() calls (each may reach several listeners) */
+	uint64_t ir_translations;  /* remappable interrupt requests translated */
+	uint64_t ir_blocked;       /* interrupt requests blocked (a fault, recorded unless FPD) */
+	uint64_t register_accesses; /* MMIO reads and writes: each is an exit to vmm */
+};
+
+/* Remapping table entries changed since the router last translated its routes again. */
+struct vtd_ir_change {
+	bool pending, all_formats;
+	unsigned first, last;
 };
 
 /* Domain ids that a requester's translations were made under: a domain-selective invalidation
@@ -78,6 +96,7 @@ struct vtd {
 	uint64_t root_table;         /* RTADDR as latched by the last SRTP (10.4.4) */
 	uint64_t irta;               /* IRTA as latched by the last SIRTP, for interrupt remapping */
 	unsigned fault_index;        /* the fault recording register used next (7.2.1) */
+	struct vtd_ir_change ir_changed;
 	struct vtd_did_seen did_seen[VTD_DID_SEEN_MAX];
 	unsigned n_did_seen;
 	bool did_seen_overflow;      /* some were not kept: domain flushes reach every listener */
@@ -91,6 +110,13 @@ extern const struct bus_ops vtd_mmio_ops;
 void vtd_get_stats(struct vtd *v, struct vtd_stats *out);
 /* HAW in bits (= config gpa_bits); the DMAR table stores HAW - 1 in its width field. */
 unsigned vtd_host_address_width(const struct vtd *v);
+/* The router's remapper (struct irq_remapper.remap): translates an interrupt request from
+ * requester sid through the guest's remapping table; takes the lock. */
+int vtd_ir_remap(void *vtd, uint16_t sid, const struct msi_msg *in, struct msi_msg *out, int *index);
+/* The message an IRTE delivers for requester sid (eime: 32-bit destinations), or the fault
+ * reason that blocks it. */
+unsigned vtd_irte_decode(const uint64_t irte[2], bool eime, uint16_t sid, struct msi_msg *out);
+const char *vtd_ir_fault_reason_name(unsigned reason);
 
 /* ---- Internal to iommu/: the parts of the unit call each other with the lock held. ---- */
 
@@ -122,6 +148,12 @@ void vtd_iotlb_command(struct vtd *v);    /* IOTLB_REG written with IVT set */
 /* Every listener drops everything: root table change, translation on or off. */
 void vtd_invalidate_all(struct vtd *v);
 void vtd_note_domain(struct vtd *v, uint16_t rid, uint16_t did);
+
+/* vtd_ir.c */
+/* Notes remapping entries that changed (lock held); vtd_ir_take_changes(), called after the lock
+ * is released, hands them to cfg.ir_changed. */
+void vtd_ir_note_change(struct vtd *v, unsigned first, unsigned last, bool all_formats);
+void vtd_ir_take_changes(struct vtd *v);
 
 /* vtd_fault.c */
 const char *vtd_fault_reason_name(unsigned reason);

@@ -96,13 +96,19 @@ void vtd_fault_record_written(struct vtd *v)
 
 void vtd_fault_reset_index(struct vtd *v) { v->fault_index = 0; }
 
-/* Primary fault logging (7.2.1): nothing is recorded while PFO is set; the record at the
+/* Primary fault logging (7.2.1), for DMA and interrupt-remapping faults (an interrupt's FI holds
+ * its index in bits 63:48): nothing is recorded while PFO is set; the record at the
  * internal index still full sets PFO instead; otherwise the fault goes there, FRI names it if it
  * is the first pending one, and the index moves on (wrapping). */
 void vtd_record_fault(struct vtd *v, uint16_t rid, uint64_t iova, bool is_write, unsigned reason)
 {
-	log_guest("vtd: DMA %s fault from %02x:%02x.%u at iova 0x%llx (reason 0x%x: %s)", is_write ? "write" : "read",
-		  rid >> 8, (rid >> 3) & 0x1F, rid & 7, (unsigned long long)iova, reason, vtd_fault_reason_name(reason));
+	if (reason >= VTD_FR_IR_REQ_RESERVED)
+		log_guest("vtd: interrupt from %02x:%02x.%u blocked, index %llu (reason 0x%x: %s)", rid >> 8,
+			  (rid >> 3) & 0x1F, rid & 7, (unsigned long long)(iova >> VTD_FRCD_LO_IR_INDEX_SHIFT), reason,
+			  vtd_ir_fault_reason_name(reason));
+	else
+		log_guest("vtd: DMA %s fault from %02x:%02x.%u at iova 0x%llx (reason 0x%x: %s)", is_write ? "write" : "read",
+			  rid >> 8, (rid >> 3) & 0x1F, rid & 7, (unsigned long long)iova, reason, vtd_fault_reason_name(reason));
 	uint32_t fsts = vtd_reg32(v, VTD_REG_FSTS);
 	if (fsts & VTD_FSTS_PFO) {
 		v->stats.fault_overflows++;

@@ -148,6 +148,22 @@ static void vtd_invalidate_device_tlb(struct vtd *v, uint16_t sid, uint64_t hi)
 	vtd_notify(v, vtd_match_source, &m, first, last);
 }
 
+/* Interrupt-entry-cache invalidation (6.5.2.7): global, or 2^IM entries from IIDX aligned
+ * down to that size. Nothing is cached here; the router's routes that name those entries are
+ * translated again once the queue has run (vtd_ir_take_changes). */
+static void vtd_invalidate_iec(struct vtd *v, uint64_t lo)
+{
+	v->stats.iec_inval++;
+	if (!(lo & VTD_IEC_G_INDEX)) {
+		vtd_ir_note_change(v, 0, UINT32_MAX, false);
+		return;
+	}
+	unsigned im = (unsigned)(lo >> VTD_IEC_IM_SHIFT) & 0x1F;
+	unsigned count = im >= 16 ? 1U << 16 : 1U << im;
+	unsigned first = (unsigned)(lo >> VTD_IEC_IIDX_SHIFT) & 0xFFFF & ~(count - 1);
+	vtd_ir_note_change(v, first, first + count - 1, false);
+}
+
 /* Invalidation wait (6.5.2.8): everything before it is done (the queue runs synchronously), so
  * write the status and raise the completion event now. FN (fence) needs nothing more. */
 static bool vtd_wait(struct vtd *v, uint64_t lo, uint64_t hi)
@@ -189,10 +205,10 @@ static bool vtd_process_descriptor(struct vtd *v, uint64_t lo, uint64_t hi)
 			return false;
 		vtd_invalidate_device_tlb(v, (uint16_t)(lo >> VTD_DEVTLB_SID_SHIFT), hi);
 		return true;
-	case VTD_DESC_IEC: /* nothing cached until interrupt remapping exists */
+	case VTD_DESC_IEC:
 		if ((lo & VTD_IEC_LO_RSVD) || (hi & VTD_IEC_HI_RSVD))
 			return false;
-		v->stats.iec_inval++;
+		vtd_invalidate_iec(v, lo);
 		return true;
 	case VTD_DESC_WAIT:
 		if ((lo & VTD_WAIT_LO_RSVD) || (hi & VTD_WAIT_HI_RSVD))

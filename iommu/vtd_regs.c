@@ -83,14 +83,20 @@ static void vtd_write_gcmd(struct vtd *v, uint32_t cmd)
 			vtd_set_reg64(v, VTD_REG_IQH, 0);
 		}
 	}
+	/* Interrupt remapping: a new table, remapping on or off, or compatibility format allowed or
+	 * not changes what every route translates to. IRE needs ECAP.IR. */
+	uint32_t ir_before = sts & (VTD_GSTS_IRES | VTD_GSTS_CFIS);
 	if (cmd & VTD_GCMD_SIRTP) {
 		v->irta = vtd_reg64(v, VTD_REG_IRTA);
 		sts |= VTD_GSTS_IRTPS;
+		vtd_ir_note_change(v, 0, UINT32_MAX, true);
 	}
-	if ((cmd ^ sts) & VTD_GCMD_IRE)
+	if (((cmd ^ sts) & VTD_GCMD_IRE) && v->cfg.intremap)
 		sts ^= VTD_GSTS_IRES;
 	if ((cmd ^ sts) & VTD_GCMD_CFI)
 		sts ^= VTD_GSTS_CFIS;
+	if ((sts & (VTD_GSTS_IRES | VTD_GSTS_CFIS)) != ir_before)
+		vtd_ir_note_change(v, 0, UINT32_MAX, true);
 	vtd_set_reg32(v, VTD_REG_GSTS, sts);
 
 	if (!(sts & (VTD_GSTS_TES | VTD_GSTS_IRES)))
@@ -160,6 +166,7 @@ static void vtd_mmio_read(void *opaque, uint64_t off, void *data, unsigned len)
 		return;
 	unsigned n = off + len > VTD_SIZE ? (unsigned)(VTD_SIZE - off) : len;
 	dma_lock(v->space);
+	v->stats.register_accesses++;
 	memcpy(data, (const uint8_t *)v->regs + off, n); /* absent registers and reserved bits are 0 */
 	dma_unlock(v->space);
 }
@@ -177,6 +184,7 @@ static void vtd_mmio_write(void *opaque, uint64_t off, const void *data, unsigne
 	uint64_t val = 0;
 	memcpy(&val, data, len);
 	dma_lock(v->space);
+	v->stats.register_accesses++;
 	for (unsigned done = 0; done < len;) {
 		unsigned at = (unsigned)off + done;
 		const struct vtd_reg *r = vtd_find_reg(at);
@@ -192,6 +200,7 @@ static void vtd_mmio_write(void *opaque, uint64_t off, const void *data, unsigne
 		}
 	}
 	dma_unlock(v->space);
+	vtd_ir_take_changes(v); /* the router translates again, before the guest resumes */
 }
 
 const struct bus_ops vtd_mmio_ops = { .read = vtd_mmio_read, .write = vtd_mmio_write };
@@ -213,6 +222,8 @@ static void vtd_reset(struct vtd *v)
 	uint64_t ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_PT | (uint64_t)(VTD_REG_IVA / 16) << VTD_ECAP_IRO_SHIFT;
 	if (v->cfg.device_tlb)
 		ecap |= VTD_ECAP_DT;
+	if (v->cfg.intremap)
+		ecap |= VTD_ECAP_IR | VTD_ECAP_EIM;
 	vtd_set_reg32(v, VTD_REG_VER, VTD_VER_1_0);
 	vtd_set_reg64(v, VTD_REG_CAP, cap);
 	vtd_set_reg64(v, VTD_REG_ECAP, ecap);
@@ -220,6 +231,7 @@ static void vtd_reset(struct vtd *v)
 	vtd_set_reg32(v, VTD_REG_IECTL, (uint32_t)VTD_EVCTL_IM);
 	v->root_table = 0;
 	v->irta = 0;
+	v->ir_changed = (struct vtd_ir_change){ 0 };
 	v->fault_index = 0;
 	v->n_did_seen = 0;
 	v->did_seen_overflow = false;

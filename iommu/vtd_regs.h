@@ -144,8 +144,11 @@
 /* ICS_REG (10.4.25). */
 #define VTD_ICS_IWC           VTD_BIT(0)
 
-/* IRTA_REG (10.4.32): stored for interrupt remapping. */
-#define VTD_IRTA_RW           (VTD_MASK(63, 12) | VTD_BIT(11) | VTD_MASK(3, 0))
+/* IRTA_REG (10.4.32): the interrupt remapping table. */
+#define VTD_IRTA_ADDR         VTD_MASK(63, 12)
+#define VTD_IRTA_EIME         VTD_BIT(11) /* x2APIC mode: 32-bit destinations (needs ECAP.EIM) */
+#define VTD_IRTA_S_MASK       VTD_MASK(3, 0) /* 2^(S + 1) entries */
+#define VTD_IRTA_RW           (VTD_IRTA_ADDR | VTD_IRTA_EIME | VTD_IRTA_S_MASK)
 
 /* IVA_REG / IOTLB_REG (10.4.8). */
 #define VTD_IVA_ADDR          VTD_MASK(63, 12)
@@ -185,6 +188,44 @@
 #define VTD_FR_ROOT_RESERVED        0xA
 #define VTD_FR_CONTEXT_RESERVED     0xB
 #define VTD_FR_PTE_RESERVED         0xC
+
+/* Interrupt-remapping fault reasons (7.1.3). In the fault record, FI bits 63:48 hold the
+ * interrupt index. */
+#define VTD_FR_IR_REQ_RESERVED      0x20 /* reserved field in the interrupt request */
+#define VTD_FR_IR_INDEX             0x21 /* index beyond the table size */
+#define VTD_FR_IR_NOT_PRESENT       0x22
+#define VTD_FR_IR_TABLE_READ        0x23 /* the IRTE could not be read */
+#define VTD_FR_IR_IRTE_RESERVED     0x24 /* reserved field in the IRTE */
+#define VTD_FR_IR_COMPAT_BLOCKED    0x25 /* compatibility format while CFIS is 0 */
+#define VTD_FR_IR_SID               0x26 /* source-id verification failed */
+#define VTD_FRCD_LO_IR_INDEX_SHIFT  48
+
+/* Interrupt requests in remappable format: vmm/msi.h (MSI_ADDR_IR_*). */
+
+/* Interrupt remapping table entry, remapped format (9.10): 128 bits. Not present when P is 0. */
+#define VTD_IRTE_SIZE         16
+#define VTD_IRTE_P            VTD_BIT(0)
+#define VTD_IRTE_FPD          VTD_BIT(1)  /* fault processing disable */
+#define VTD_IRTE_DM           VTD_BIT(2)  /* destination mode: logical */
+#define VTD_IRTE_RH           VTD_BIT(3)  /* redirection hint */
+#define VTD_IRTE_TM           VTD_BIT(4)  /* trigger mode: level */
+#define VTD_IRTE_DLM_SHIFT    5     /* 7:5 delivery mode */
+#define VTD_IRTE_DLM_MASK     VTD_MASK(7, 5)
+#define VTD_IRTE_IM           VTD_BIT(15) /* posted format: needs ECAP.PI, not offered */
+#define VTD_IRTE_VECTOR_SHIFT 16    /* 23:16 */
+#define VTD_IRTE_DST_SHIFT    32    /* 63:32: x2APIC id (EIME), or bits 47:40 the xAPIC id */
+#define VTD_IRTE_XAPIC_DST_SHIFT 40
+#define VTD_IRTE_LO_RSVD      (VTD_MASK(14, 12) | VTD_MASK(31, 24))
+#define VTD_IRTE_XAPIC_DST_RSVD (VTD_MASK(39, 32) | VTD_MASK(63, 48)) /* reserved without EIME */
+#define VTD_IRTE_HI_SID_MASK  VTD_MASK(15, 0)  /* 79:64 source id */
+#define VTD_IRTE_HI_SQ_SHIFT  16    /* 81:80 source-id qualifier */
+#define VTD_IRTE_HI_SVT_SHIFT 18    /* 83:82 source validation type */
+#define VTD_IRTE_HI_RSVD      VTD_MASK(63, 20)
+#define VTD_SVT_NONE          0     /* no check */
+#define VTD_SVT_SID           1     /* the requester id, bits chosen by SQ */
+#define VTD_SVT_BUS           2     /* the requester's bus inside SID 15:8 .. SID 7:0 */
+#define VTD_IRTE_DLM_LOWPRI   1
+#define VTD_IRTE_DLM_SMI      2     /* SMI, NMI, INIT, ExtINT (2, 4, 5, 7) ignore the vector */
 
 /* Root entry, legacy (9.1): 128 bits, indexed by bus. */
 #define VTD_ROOT_ENTRY_SIZE   16
@@ -255,6 +296,9 @@
 #define VTD_DEVTLB_HI_ADDR    VTD_MASK(63, 12)
 #define VTD_DEVTLB_HI_RSVD    VTD_MASK(11, 1)
 
+#define VTD_IEC_G_INDEX       VTD_BIT(4)  /* 0 global, 1 index-selective */
+#define VTD_IEC_IM_SHIFT      27    /* 31:27 index mask: 2^IM entries */
+#define VTD_IEC_IIDX_SHIFT    32    /* 47:32 interrupt index */
 #define VTD_IEC_LO_RSVD       (VTD_MASK(8, 5) | VTD_MASK(26, 12) | VTD_MASK(63, 48))
 #define VTD_IEC_HI_RSVD       (~0ULL)
 

@@ -223,21 +223,34 @@ static int build_mcfg(struct area *ar, uint64_t *gpa)
 	return 0;
 }
 
-/* One DRHD covering every PCI device (INCLUDE_PCI_ALL); no interrupt remapping yet. */
+/* One DRHD covering every PCI device (INCLUDE_PCI_ALL). With interrupt remapping, the flags say
+ * so and the DRHD's scope names the IOAPIC with the requester id of its messages: Linux leaves
+ * remapping off when an IOAPIC of the MADT has no scope ("ioapic N has no mapping iommu"). The
+ * x2APIC opt-out flag stays clear. */
 static int build_dmar(struct area *ar, const struct acpi_config *cfg, uint64_t *gpa)
 {
-	size_t len = sizeof(struct acpi_dmar) + sizeof(struct acpi_dmar_drhd);
+	size_t scope_len = cfg->dmar_intremap ? sizeof(struct acpi_dmar_scope) + sizeof(struct acpi_dmar_pci_path) : 0;
+	size_t drhd_len = sizeof(struct acpi_dmar_drhd) + scope_len;
+	size_t len = sizeof(struct acpi_dmar) + drhd_len;
 	struct acpi_dmar *d = area_alloc(ar, len, 16, gpa);
 	if (!d)
 		return -ENOSPC;
 	header(&d->h, "DMAR", (uint32_t)len, 1);
 	d->host_address_width = (uint8_t)(cfg->dmar_haw - 1);
-	d->flags = 0;
+	d->flags = cfg->dmar_intremap ? ACPI_DMAR_INTR_REMAP : 0;
 	struct acpi_dmar_drhd drhd = {
-		.type = ACPI_DMAR_TYPE_DRHD, .length = sizeof(drhd), .flags = ACPI_DMAR_DRHD_INCLUDE_PCI_ALL,
+		.type = ACPI_DMAR_TYPE_DRHD, .length = (uint16_t)drhd_len, .flags = ACPI_DMAR_DRHD_INCLUDE_PCI_ALL,
 		.segment = 0, .register_base = cfg->dmar_base,
 	};
-	memcpy(d + 1, &drhd, sizeof(drhd));
+	uint8_t *p = (uint8_t *)(d + 1);
+	memcpy(p, &drhd, sizeof(drhd));
+	if (cfg->dmar_intremap) {
+		struct acpi_dmar_scope scope = { .type = ACPI_DMAR_SCOPE_IOAPIC, .length = (uint8_t)scope_len,
+						 .enumeration_id = (uint8_t)cfg->ioapic_id, .start_bus = IOAPIC_SID_BUS };
+		struct acpi_dmar_pci_path path = { .device = IOAPIC_SID_DEVFN >> 3, .function = IOAPIC_SID_DEVFN & 7 };
+		memcpy(p + sizeof(drhd), &scope, sizeof(scope));
+		memcpy(p + sizeof(drhd) + sizeof(scope), &path, sizeof(path));
+	}
 	seal(&d->h);
 	return 0;
 }

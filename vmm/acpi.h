@@ -16,6 +16,7 @@ struct acpi_config {
 	 * bits) is non-zero. */
 	uint64_t dmar_base;
 	unsigned dmar_haw;
+	bool dmar_intremap; /* the unit remaps interrupts: DMAR flag and the IOAPIC's scope */
 };
 
 /* Writes the RSDP (36 bytes) into `rsdp_buf`, the host view of where it lives, and the other tables into the

@@ -135,4 +135,14 @@ struct __attribute__((packed)) acpi_dmar_drhd {
 };
 #define ACPI_DMAR_DRHD_INCLUDE_PCI_ALL (1U << 0)
 
+/* Device scope (VT-d spec 8.3.1), followed by its path of (device, function) pairs from start_bus. */
+struct __attribute__((packed)) acpi_dmar_scope {
+	uint8_t type, length;
+	uint16_t reserved;
+	uint8_t enumeration_id; /* the IOAPIC's MADT id for an IOAPIC scope */
+	uint8_t start_bus;
+};
+struct __attribute__((packed)) acpi_dmar_pci_path { uint8_t device, function; };
+#define ACPI_DMAR_SCOPE_IOAPIC    3
+
 #endif

@@ -49,6 +49,12 @@
 #define IRQ_RTC              8
 #define IRQ_SCI              9
 #define IOAPIC_NUM_PINS      24
+/* The requester id of the IOAPIC's interrupt messages, which interrupt remapping checks and the
+ * DMAR table's IOAPIC scope states: bus 0xFF, device 0, function 0 (a bus with no PCI device),
+ * as on QEMU's q35. */
+#define IOAPIC_SID_BUS       0xFF
+#define IOAPIC_SID_DEVFN     0x00
+#define IOAPIC_SID           (IOAPIC_SID_BUS << 8 | IOAPIC_SID_DEVFN)
 
 #define VMM_MAX_CPUS         64
 

@@ -52,6 +52,15 @@ static void vtd_raise_msi(void *ctx, uint64_t addr, uint32_t data)
 			  (unsigned long long)addr, data, strerror(-ret));
 }
 
+/* Interrupt remapping entries changed: the routes that name them are translated again. */
+static void vtd_ir_changed(void *ctx, unsigned first, unsigned last, bool all_formats)
+{
+	struct vm *vm = ctx;
+	int ret = irq_routing_retranslate(&vm->routing, first, last, all_formats);
+	if (ret)
+		log_guest("vtd: KVM refused the re-translated interrupt routes: %s", strerror(-ret));
+}
+
 /* The 64-bit PCI window: from the first GiB boundary above RAM, PCI_MMIO64_SIZE long. */
 static uint64_t pci_mmio64_start(const struct vm *vm)
 {
@@ -79,13 +88,17 @@ static int board_init(struct vm *vm, const struct vm_config *cfg)
 		if (!vm->vtd)
 			return -ENOMEM;
 		struct vtd_config vc = { .gpa_bits = vtd_width_for(vm), .device_tlb = cfg->iommu_ats,
-					 .raise_msi = vtd_raise_msi, .msi_opaque = vm };
+					 .raise_msi = vtd_raise_msi, .msi_opaque = vm, .intremap = true,
+					 .ir_changed = vtd_ir_changed, .ir_opaque = vm };
 		if ((ret = vtd_init(vm->vtd, &vm->dma, &vc)) ||
 		    (ret = bus_register(&vm->mmio, VTD_BASE, VTD_SIZE, &vtd_mmio_ops, vm->vtd, "vt-d")))
 			return ret;
 	}
-	if ((ret = irq_routing_init(&vm->routing, vm->fd, IOAPIC_NUM_PINS)) ||
-	    (ret = ioapic_init(&vm->ioapic, &vm->routing, 0)) ||
+	if ((ret = irq_routing_init(&vm->routing, vm->fd, IOAPIC_NUM_PINS)))
+		return ret;
+	if (vm->vtd)
+		irq_routing_set_remapper(&vm->routing, &(struct irq_remapper){ .remap = vtd_ir_remap, .opaque = vm->vtd });
+	if ((ret = ioapic_init(&vm->ioapic, &vm->routing, 0, IOAPIC_SID)) ||
 	    (ret = uart8250_init(&vm->uart, console_out_fd, set_uart_irq, vm)) ||
 	    (ret = pm_init(&vm->pm, set_sci, pm_event, vm)) || (ret = rtc_init(&vm->rtc)) ||
 	    (ret = pci_bus_init(&vm->pci, &vm->mmio)))
@@ -183,6 +196,7 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, struct boot_in
 			.pci_mmio64_start = pci_mmio64_start(vm),
 			.pci_mmio64_end = pci_mmio64_start(vm) + PCI_MMIO64_SIZE - 1,
 			.dmar_base = VTD_BASE, .dmar_haw = vm->vtd ? vtd_host_address_width(vm->vtd) : 0,
+			.dmar_intremap = vm->vtd != NULL,
 		};
 		uint8_t *rsdp = guest_ptr(&vm->mem, BIOS_AREA_START, 64);
 		uint8_t *tables = guest_ptr(&vm->mem, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
@@ -236,6 +250,15 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 	if (ioctl(vm->fd, KVM_ENABLE_CAP, &split) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "enabling the split irqchip failed: %s", strerror(errno));
+		return ret;
+	}
+	/* Interrupt remapping runs the guest's x2APIC with 32-bit destinations: KVM takes their
+	 * upper bits in the MSI address's upper half once told so. */
+	struct kvm_enable_cap x2apic = { .cap = KVM_CAP_X2APIC_API, .args = { KVM_X2APIC_API_USE_32BIT_IDS } };
+	if (cfg->iommu && ioctl(vm->fd, KVM_ENABLE_CAP, &x2apic) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_CAP_X2APIC_API, which --iommu's interrupt remapping needs, failed: %s",
+			 strerror(errno));
 		return ret;
 	}
 	if ((ret = setup_memory_slots(vm))) {
@@ -377,12 +400,14 @@ void vm_print_dma_stats(struct vm *vm, FILE *f)
 	if (vm->vtd) {
 		struct vtd_stats st;
 		vtd_get_stats(vm->vtd, &st);
-		fprintf(f, "vmm: iommu: translations=%llu faults=%llu faults_recorded=%llu iotlb_inval_global=%llu iotlb_inval_domain=%llu iotlb_inval_page=%llu context_inval=%llu devtlb_inval=%llu waits=%llu queue_errors=%llu\n",
+		fprintf(f, "vmm: iommu: translations=%llu faults=%llu faults_recorded=%llu iotlb_inval_global=%llu iotlb_inval_domain=%llu iotlb_inval_page=%llu context_inval=%llu devtlb_inval=%llu waits=%llu queue_errors=%llu iec_inval=%llu ir_translations=%llu ir_blocked=%llu register_accesses=%llu\n",
 			(unsigned long long)st.translations, (unsigned long long)st.faults,
 			(unsigned long long)st.faults_recorded, (unsigned long long)st.iotlb_global,
 			(unsigned long long)st.iotlb_domain, (unsigned long long)st.iotlb_page,
 			(unsigned long long)st.context_inval, (unsigned long long)st.devtlb_inval,
-			(unsigned long long)st.waits, (unsigned long long)st.queue_errors);
+			(unsigned long long)st.waits, (unsigned long long)st.queue_errors,
+			(unsigned long long)st.iec_inval, (unsigned long long)st.ir_translations,
+			(unsigned long long)st.ir_blocked, (unsigned long long)st.register_accesses);
 	}
 	if (vm->net && virtio_pci_uses_iommu(&vm->net->vp)) {
 		struct vhost_iotlb_stats st;

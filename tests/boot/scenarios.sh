@@ -237,6 +237,52 @@ rebind_after_vpoke() {
 	wait_out "^AGAIN: 3 packets transmitted, 3 packets received" "$(t 40)" || { fail "no network after the driver came back"; return 1; }
 }
 
+# irq_counts PATTERN: the guest's /proc/interrupts lines for devices matching PATTERN (guest/irqs)
+# into $WORK/irqs.txt, one "IRQ: number chip name total per-CPU..." line each.
+irq_seq=0
+irq_counts() {
+	irq_seq=$((irq_seq + 1))
+	tag=IRQS-$((500 + irq_seq)) # each call waits for its own line (the typed command shows the sum)
+	send "irqs '$1' | tr '\n' ';'; echo IRQS-\$((499 + $irq_seq + 1))"
+	wait_out "$tag" "$(t 20)" || { fail "no /proc/interrupts lines for $1"; return 1; }
+	grep "$tag" "$out" | tail -n 1 | tr -d '\r' | tr ';' '\n' | grep "^IRQ:" >"$WORK/irqs.txt"
+}
+
+# check_ir: the guest remaps its interrupts through vmm's VT-d unit in x2APIC mode; the serial
+# line (IOAPIC pin) and the NIC's queue vectors (MSI-X) go through the table and count.
+check_ir() {
+	[ "$(marker ir-mode)" = x2apic ] || { fail "interrupt remapping is '$(marker ir-mode)', want x2apic"; return 1; }
+	irq_counts 'ttyS0|virtio0-(input|output)' || return 1
+	irqs=$(tr '\n' ' ' <"$WORK/irqs.txt")
+	awk '$3 == "IR-IO-APIC" && $4 == "ttyS0" && $5 > 0 { ok = 1 } END { exit !ok }' "$WORK/irqs.txt" ||
+		{ fail "the serial line is not a counting IR-IO-APIC interrupt: $irqs"; return 1; }
+	for q in input output; do
+		awk -v q="virtio0-$q" '$3 == "IR-PCI-MSI" && index($4, q) == 1 && $5 > 0 { ok = 1 } END { exit !ok }' "$WORK/irqs.txt" ||
+			{ fail "the NIC's $q vector is not a counting IR-PCI-MSI interrupt: $irqs"; return 1; }
+	done
+}
+
+# check_ir_affinity: the receive queue's vector moved to the vCPU that took fewer of its
+# interrupts (a new IRTE destination and an interrupt-entry-cache invalidation, which vmm turns
+# into a new KVM route) counts there under request/response traffic.
+check_ir_affinity() {
+	irq_counts 'virtio0-input' || return 1
+	set -- $(head -n 1 "$WORK/irqs.txt")
+	irq=$2 before0=$6 before1=$7
+	[ -n "$before1" ] || { fail "no per-CPU counts for the receive vector: $*"; return 1; }
+	cpu=1 before=$before1
+	[ "$before0" -lt "$before1" ] && cpu=0 before=$before0
+	send "echo $((1 << cpu)) > /proc/irq/$irq/smp_affinity; echo AFFINITY-\$((5*5))"
+	wait_out "^AFFINITY-25" "$(t 20)" || { fail "cannot set the affinity of IRQ $irq"; return 1; }
+	rr client 169.254.10.2 7777 500 >"$WORK/rr-affinity.txt" 2>&1 || { fail "request/response after the move failed: $(cat "$WORK/rr-affinity.txt")"; return 1; }
+	irq_counts 'virtio0-input' || return 1
+	set -- $(head -n 1 "$WORK/irqs.txt")
+	after=$6
+	[ $cpu = 1 ] && after=$7
+	moved=$((after - before))
+	[ "$moved" -ge 100 ] || { fail "only $moved receive interrupts reached CPU $cpu after the affinity change (IRQ $irq: $*)"; return 1; }
+}
+
 # virtio-net behind the VT-d unit, in one of the guest's IOMMU modes: the guest uses the DMAR
 # unit, the NIC's IOMMU group has the mode's type, vhost translates through its device IOTLB
 # (misses answered by vmm), traffic flows both ways with every byte checked, and in strict mode
@@ -253,7 +299,7 @@ scenario_iommu() {
 	off) extra="intel_iommu=off" want=none ;;
 	esac
 	wait_tap_gone
-	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP ${IOMMU_OPT:---iommu} --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24 $extra"
+	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP ${IOMMU_OPT:---iommu} --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24 vmm.pwrbtn-presses=2 $extra"
 	unset IOMMU_OPT
 	unset VMM_IOTLB_EXACT
 	check_boot || return
@@ -263,6 +309,7 @@ scenario_iommu() {
 	[ "$(marker iommu-group-type)" = "$want" ] || { fail "the NIC's IOMMU group type is '$(marker iommu-group-type)', want '$want'"; return; }
 	net_up || return
 	net_traffic || return
+	check_ir || return
 	# 64 MiB each way; 16 MiB in strict mode, whose every unmap is an exit (the checks are the same).
 	mib=64
 	[ "$mode" = strict ] && mib=16
@@ -288,7 +335,17 @@ scenario_iommu() {
 		grep -q "^KMSG: .*DMAR: \[DMA \(Read\|Write\)" "$out" || { fail "the guest saw no DMAR fault for vpoke's unmapped rings"; return; }
 		grep -q "^vmm: .*vtd: DMA" "$err" || grep -q "vtd:" "$err" || { fail "vmm logged no VT-d fault"; return; }
 	fi
-	send "poweroff -f"
+	if [ "$mode" = lazy ]; then
+		# Interrupt remapping: a vector moved to the other vCPU, and the level-triggered SCI
+		# through its IRTE, twice (the second press needs the first one's EOI by pin).
+		check_ir_affinity || return
+		kill -TERM "$vmm_pid"
+		wait_out "VMM-GUEST: power-button 1" "$(t 20)" || { fail "first power button press not seen through interrupt remapping"; return; }
+		kill -TERM "$vmm_pid"
+		wait_out "VMM-GUEST: power-button 2" "$(t 20)" || { fail "second press not seen: the remapped SCI was not EOIed"; return; }
+	else
+		send "poweroff -f"
+	fi
 	wait_exit "$(t 30)" || { fail "vmm still running after poweroff"; return; }
 	[ "$status" = 0 ] || { fail "exit status $status, want 0"; return; }
 	pass "type=$want rx=${rx}Mbit/s tx=${tx}Mbit/s rr=${tps}/s checked=${check_in}/${check_out}Mbit/s misses=$misses updates=$updates invalidations=$inval"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed inputs of tests/fuzz/corpus/<target>/ (the input formats are
-described at the top of fuzz_vtd.c and fuzz_vhost_iotlb.c). The seeds reach deep at once: a
-valid root -> context -> 4- and 3-level page walk with a run of contiguous pages, superpages,
-pass-through and fault-processing-disabled contexts, faults and their servicing, the invalidation
-queue with wait descriptors (status write, interrupt), a queue error and its recovery,
-register-based invalidation; for the IOTLB, misses answered from those tables, runs cut at the
-end of a RAM region, updates for high RAM, invalidations forwarded. Run it again after changing
-a format: python3 tests/fuzz/make-seeds.py"""
+described at the top of fuzz_vtd.c, fuzz_vtd_ir.c and fuzz_vhost_iotlb.c). The seeds reach deep
+at once: a valid root -> context -> 4- and 3-level page walk with a run of contiguous pages,
+superpages, pass-through and fault-processing-disabled contexts, faults and their servicing, the
+invalidation queue with wait descriptors (status write, interrupt), a queue error and its
+recovery, register-based invalidation; for interrupt remapping, IOAPIC-like and MSI-X-like routes
+through x2APIC- and xAPIC-mode tables, entries changed and invalidated (index, mask, global),
+remapping and compatibility format toggled, batches, every fault reason; for the IOTLB, misses
+answered from those tables, runs cut at the end of a RAM region, updates for high RAM,
+invalidations forwarded. Run it again after changing a format: python3 tests/fuzz/make-seeds.py"""
 import os
 import struct
 
@@ -175,6 +177,106 @@ def vtd_seeds():
     return seeds
 
 
+# ---- fuzz_vtd_ir ----
+IRT, IRT_BIG = 0x60000, 0x100000  # a 256-entry table; a 2^16-entry one (1 MiB) for handle bit 15
+GCMD_IRE, GCMD_SIRTP, GCMD_CFI = 8, 0x10, 0x20  # fuzz_gcmd bit indices
+IOAPIC_SID, NIC = 0xFF00, 0x08
+FSTS_IQE = 0x10
+
+
+def ir_w32(off, x): return bytes([0x00]) + struct.pack("<HI", off, x & 0xFFFFFFFF)
+def ir_w64(off, x): return bytes([0x01]) + struct.pack("<HQ", off, x & (2**64 - 1))
+def ir_gcmd(set_, clear=0): return bytes([0x02, set_, clear])
+def ir_irta(table, size, eime=True, sirtp=True):
+    return bytes([0x03 | (0x10 if sirtp else 0)]) + struct.pack("<IB", table, size | (0x10 if eime else 0))
+def ir_iec(index=None, im=0, wait=True):  # index None: global
+    mode = (1 if index is not None else 0) | 2 | (4 if wait else 0)
+    return bytes([0x04]) + struct.pack("<BHB", mode, index or 0, im)
+def ir_push(lo, hi, submit=True): return bytes([0x05 | (0x10 if submit else 0)]) + q64(lo, hi)
+def ir_irte(index, lo, hi): return bytes([0x06]) + struct.pack("<H", index) + q64(lo, hi)
+def ir_route(gsi, sid, handle=None, data=0, addr=0, shv=False):
+    if handle is None:
+        return bytes([0x08]) + struct.pack("<BHQI", gsi, sid, addr, data)
+    return bytes([0x08 | 0x10 | (0x20 if shv else 0)]) + struct.pack("<BHHI", gsi, sid, handle, data)
+def ir_clear(gsi): return bytes([0x09]) + struct.pack("<B", gsi)
+def ir_send(sid, handle, data=0, shv=False):
+    return bytes([0x0A | 0x10 | (0x20 if shv else 0)]) + struct.pack("<HHI", sid, handle, data)
+def ir_batch(begin): return bytes([0x0B | (0x10 if begin else 0)])
+def ir_memw(off, x): return bytes([0x07]) + struct.pack("<IQ", off, x)
+def ir_service(): return bytes([0x0D])
+
+
+def irte(vector, dest, svt=0, sq=0, sid=0, dm=0, rh=0, tm=0, dlm=0, fpd=0, present=1, xapic=False):
+    lo = present | fpd << 1 | dm << 2 | rh << 3 | tm << 4 | dlm << 5 | vector << 16
+    lo |= dest << 40 if xapic else dest << 32
+    return lo, svt << 18 | sq << 16 | sid
+
+
+def ir_bringup(size=7, eime=True, table=IRT):
+    """As Linux: the queue, a table, a global IEC, remapping on (compatibility format blocked)."""
+    ops = ir_w64(IQT, 0) + ir_w64(IQA, QUEUE) + ir_gcmd(GCMD_QIE) + ir_w32(FECTL, 0)
+    ops += ir_irta(table, size, eime) + ir_iec() + ir_gcmd(GCMD_IRE)
+    return ops
+
+
+def ir_seeds():
+    seeds = {}
+    # x2APIC mode: an IOAPIC pin and NIC vectors (SHV, subhandles) through the table, then the
+    # guest's changes: an entry changed and invalidated alone, with a mask, not present, back;
+    # remapping off and on, compatibility format allowed; a batch; messages sent directly.
+    m = Mem()
+    for i, e in {0x10: irte(0x34, 0x201, 1, 0, IOAPIC_SID), 0x11: irte(0x39, 1, 1, 0, IOAPIC_SID),
+                 0x20: irte(0x50, 0x300, 1, 0, NIC), 0x21: irte(0x51, 0x301, 1, 3, NIC | 5),
+                 0x22: irte(0x52, 2, 2, 0, 0x0001, dm=1, rh=1, dlm=1), 0x23: irte(0x53, 3, tm=1, fpd=1)}.items():
+        m.put64(IRT + i * 16, *e)
+    ops = ir_bringup()
+    ops += ir_route(4, IOAPIC_SID, 0x10, 0x4004) + ir_route(9, IOAPIC_SID, 0x11, 0xC009)
+    ops += ir_route(0x80, NIC, 0x20, 0, shv=True) + ir_route(0x81, NIC, 0x20, 1, shv=True)
+    ops += ir_route(0x82, NIC, 0x22, 5) + ir_route(0x83, NIC, 0x23) + ir_route(5, NIC, addr=0xFEE01000, data=0x31)
+    ops += ir_service()
+    ops += ir_irte(0x21, *irte(0x61, 0x302, 1, 0, NIC)) + ir_irte(0x20, *irte(0x60, 0x300, 1, 0, NIC))
+    ops += ir_iec(0x21) + ir_iec(0x21, 1) + ir_iec()
+    ops += ir_irte(0x22, 0, 0) + ir_iec(0x22) + ir_service() + ir_irte(0x22, *irte(0x53, 4)) + ir_iec(0x22)
+    ops += ir_gcmd(0, GCMD_IRE) + ir_gcmd(GCMD_IRE) + ir_service() + ir_gcmd(GCMD_CFI) + ir_gcmd(0, GCMD_CFI)
+    ops += ir_service()
+    ops += ir_batch(True) + ir_route(6, NIC, 0x21, 0) + ir_clear(0x80) + ir_iec(0x21) + ir_batch(False)
+    ops += ir_send(0x10, 0x20) + ir_service() + ir_send(NIC, 0x20, 1, shv=True)
+    ops += ir_irta(IRT, 7) + ir_clear(4)
+    seeds["x2apic"] = bytes([0]) + m.encode() + ops
+
+    # xAPIC mode (no EIME): destinations in 47:40, reserved bits where x2APIC has its destination;
+    # the 2^16-entry table with handle bit 15; the table moved to where no RAM is.
+    m = Mem()
+    m.put64(IRT + 1 * 16, *irte(0x41, 5, xapic=True))
+    m.put64(IRT + 2 * 16, *irte(0x42, 0x0501))  # bits 39:32 set: reserved in xAPIC mode
+    m.put64(IRT_BIG + 0x8003 * 16, *irte(0x83, 7, 1, 1, NIC | 4, xapic=True))
+    ops = ir_bringup(eime=False) + ir_route(1, NIC, 1) + ir_route(2, NIC, 2) + ir_service()
+    ops += ir_irta(IRT_BIG, 15, eime=False) + ir_route(3, NIC, 0x8003) + ir_route(7, NIC, 0x8000, 3, shv=True)
+    ops += ir_route(8, NIC, 3) + ir_service() + ir_w64(0xB8, 0x10000000 | 1 << 11 | 7) + ir_gcmd(GCMD_SIRTP)
+    ops += ir_service() * 4 + ir_irta(IRT, 7) + ir_gcmd(GCMD_CFI)
+    seeds["xapic"] = bytes([2]) + m.encode() + ops
+
+    # Faults: index beyond a 16-entry table, FPD, every source-id check, more faults than records
+    # (PFO) with the event masked then unmasked, serviced; a bad IEC descriptor (IQE) and recovery.
+    m = Mem()
+    m.put64(IRT + 0 * 16, *irte(0x30, 1, 1, 0, NIC, fpd=1))
+    m.put64(IRT + 1 * 16, *irte(0x31, 1, 2, 0, 0x0102))
+    m.put64(IRT + 2 * 16, *irte(0x32, 1, 3, 0, NIC))
+    m.put64(IRT + 3 * 16, irte(0x33, 1)[0] | 1 << 12, 0)
+    m.put64(IRT + 4 * 16, irte(0x34, 1, dlm=3)[0], 0)
+    ops = ir_bringup(size=3) + ir_w32(FECTL, 1 << 31)
+    ops += ir_route(0, 0x10, 0) + ir_route(1, 0x0300, 1) + ir_route(2, NIC, 2) + ir_route(3, NIC, 3)
+    ops += ir_route(10, NIC, 4) + ir_w32(FECTL, 0) + ir_service() * 4 + ir_route(11, NIC, 16)
+    ops += ir_route(12, NIC, 14, 2, shv=True) + ir_route(13, NIC, addr=0xFEE00000, data=0x30)
+    ops += ir_service() * 4
+    # The queue has run 2 descriptors (the bring-up's IEC and wait): the bad one is the third.
+    ops += ir_push(4 | 1 << 4 | 1 << 12 | 5 << 32, 0, False) + ir_push(WAIT | SW, STATUS)
+    ops += ir_memw(QUEUE + 2 * 16, 4 | 1 << 4 | 5 << 32) + ir_w32(FSTS, FSTS_IQE) + ir_iec(1)
+    ops += ir_irta(IRT, 7) + ir_service()
+    seeds["faults"] = bytes([0]) + m.encode() + ops
+    return seeds
+
+
 # ---- fuzz_vhost_iotlb ----
 def miss(iova, perm): return bytes([0x00]) + struct.pack("<QB", iova, perm)
 def raw(*msgs): return bytes([0x01 | (len(msgs) - 1) << 4]) + b"".join(msgs)
@@ -294,5 +396,6 @@ def write(target, seeds, prefix="seed-"):
 
 if __name__ == "__main__":
     write("fuzz_vtd", vtd_seeds())
+    write("fuzz_vtd_ir", ir_seeds())
     write("fuzz_vhost_iotlb", vhost_seeds())
     write("fuzz_vhost_iotlb", vhost_regressions(), prefix="")

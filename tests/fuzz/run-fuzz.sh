@@ -19,7 +19,7 @@ case $secs in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src" || exit 2
 bd=build-fuzz
-targets="fuzz_vtd fuzz_vhost_iotlb"
+targets="fuzz_vtd fuzz_vtd_ir fuzz_vhost_iotlb"
 
 if ! command -v clang >/dev/null; then
 	echo "run-fuzz: clang is missing (Debian: apt-get install -y clang)" >&2

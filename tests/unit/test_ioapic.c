@@ -1,26 +1,5 @@
 /* IOAPIC: registers, KVM routes kept in step with the table, edge and level delivery, EOI. */
-#include <string.h>
-
-#include "../../devices/ioapic.h"
-#include "../../devices/ioapic_regs.h"
-#include "check.h"
-
-static struct ioapic io;
-
-static void wr(uint32_t off, uint32_t v) { ioapic_mmio_ops.write(&io, off, &v, 4); }
-static uint32_t rd(uint32_t off) { uint32_t v; ioapic_mmio_ops.read(&io, off, &v, 4); return v; }
-static void set_rte(unsigned pin, uint64_t rte)
-{
-	wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_REDTBL + 2 * pin + 1);
-	wr(IOAPIC_REG_WINDOW, (uint32_t)(rte >> 32));
-	wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_REDTBL + 2 * pin);
-	wr(IOAPIC_REG_WINDOW, (uint32_t)rte);
-}
-static uint32_t rte_lo(unsigned pin)
-{
-	wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_REDTBL + 2 * pin);
-	return rd(IOAPIC_REG_WINDOW);
-}
+#include "irq_harness.h"
 
 /* What an access that should do nothing could change: the pins' state and the KVM routes. */
 struct ioapic_snapshot {
@@ -31,14 +10,14 @@ struct ioapic_snapshot {
 	unsigned commits;
 };
 
-static void snapshot(struct ioapic_snapshot *s, const struct irq_routing *rt)
+static void snapshot(struct ioapic_snapshot *s, const struct irq_routing *r)
 {
 	s->id = io.id;
 	s->line_level = io.line_level;
 	memcpy(s->redtbl, io.redtbl, sizeof(s->redtbl));
 	memcpy(s->delivered, io.delivered, sizeof(s->delivered));
-	memcpy(s->routes, rt->routes, sizeof(s->routes));
-	s->commits = rt->commits;
+	memcpy(s->routes, r->routes, sizeof(s->routes));
+	s->commits = r->commits;
 }
 
 /* First pin whose entry or delivery count differs, or IOAPIC_NUM_PINS. */
@@ -60,10 +39,10 @@ static unsigned changed_gsi(const struct ioapic_snapshot *a, const struct ioapic
 	return IRQ_ROUTING_MAX_GSI;
 }
 
-static void check_unchanged(const struct ioapic_snapshot *before, const struct irq_routing *rt)
+static void check_unchanged(const struct ioapic_snapshot *before, const struct irq_routing *r)
 {
 	struct ioapic_snapshot now;
-	snapshot(&now, rt);
+	snapshot(&now, r);
 	CHECK_EQ(now.id, before->id);
 	CHECK_EQ(now.line_level, before->line_level);
 	CHECK_EQ(changed_pin(&now, before), IOAPIC_NUM_PINS);
@@ -82,14 +61,13 @@ static void check_unchanged(const struct ioapic_snapshot *before, const struct i
 
 int main(void)
 {
-	struct irq_routing rt;
 	CHECK_EQ(irq_routing_init(&rt, -1, IOAPIC_NUM_PINS), 0);
-	CHECK_EQ(ioapic_init(&io, &rt, 2), 0);
+	CHECK_EQ(ioapic_init(&io, &rt, 2, IOAPIC_SID), 0);
 
-	wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_VER);
-	CHECK_EQ(rd(IOAPIC_REG_WINDOW), IOAPIC_VERSION | (IOAPIC_NUM_PINS - 1) << 16);
-	wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_ID);
-	CHECK_EQ(rd(IOAPIC_REG_WINDOW), 2U << 24);
+	io_wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_VER);
+	CHECK_EQ(io_rd(IOAPIC_REG_WINDOW), IOAPIC_VERSION | (IOAPIC_NUM_PINS - 1) << 16);
+	io_wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_ID);
+	CHECK_EQ(io_rd(IOAPIC_REG_WINDOW), 2U << 24);
 	/* All pins masked at reset; no routes. */
 	CHECK(rte_lo(4) & IOAPIC_RTE_MASKED);
 	CHECK(!rt.routes[4].valid);
@@ -147,11 +125,11 @@ int main(void)
 	/* The version-0x20 EOI register does the same. */
 	ioapic_set_irq(&io, 9, true);
 	CHECK_EQ(io.delivered[9], 3);
-	wr(IOAPIC_REG_EOI, 0x29);
+	io_wr(IOAPIC_REG_EOI, 0x29);
 	CHECK_EQ(io.delivered[9], 4);
 	/* Unmasking a level pin whose line is high delivers it. */
 	ioapic_set_irq(&io, 9, false);
-	wr(IOAPIC_REG_EOI, 0x29);
+	io_wr(IOAPIC_REG_EOI, 0x29);
 	CHECK(!(rte_lo(9) & IOAPIC_RTE_REMOTE_IRR));
 	CHECK_EQ(io.delivered[9], 4);
 	set_rte(9, 0x29 | IOAPIC_RTE_TRIGGER_LEVEL | IOAPIC_RTE_MASKED);
@@ -174,10 +152,10 @@ int main(void)
 	snapshot(&before, &rt);
 	ioapic_set_irq(&io, 24, true);
 	CHECK_UNCHANGED(&before, &rt);
-	wr(IOAPIC_REG_SELECT, 0x80);
-	CHECK_EQ(rd(IOAPIC_REG_WINDOW), 0xFFFFFFFF);
-	wr(IOAPIC_REG_WINDOW, 0x1234);
-	CHECK_EQ(rd(IOAPIC_REG_WINDOW), 0xFFFFFFFF);
+	io_wr(IOAPIC_REG_SELECT, 0x80);
+	CHECK_EQ(io_rd(IOAPIC_REG_WINDOW), 0xFFFFFFFF);
+	io_wr(IOAPIC_REG_WINDOW, 0x1234);
+	CHECK_EQ(io_rd(IOAPIC_REG_WINDOW), 0xFFFFFFFF);
 	CHECK_UNCHANGED(&before, &rt);
 	ioapic_destroy(&io);
 	irq_routing_destroy(&rt);

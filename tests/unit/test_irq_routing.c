@@ -1,62 +1,6 @@
 /* The KVM GSI routing table as built for KVM_SET_GSI_ROUTING: its entries after IOAPIC pin and
  * MSI-X vector programming, entries leaving when routes go, and one commit per real change. */
-#include <string.h>
-
-#include "../../devices/ioapic.h"
-#include "../../devices/ioapic_regs.h"
-#include "../../devices/pci_msix.h"
-#include "check.h"
-
-static struct irq_routing rt;
-static struct ioapic io;
-static struct pci_device dev;
-static struct pci_msix msix;
-
-/* The built entry of `gsi`, or NULL when the table has none (or no table was built). */
-static const struct kvm_irq_routing_entry *entry(unsigned gsi)
-{
-	const struct kvm_irq_routing *t = irq_routing_table(&rt);
-	for (unsigned i = 0; t && i < t->nr; i++)
-		if (t->entries[i].gsi == gsi)
-			return &t->entries[i];
-	return NULL;
-}
-
-static unsigned nr_entries(void)
-{
-	const struct kvm_irq_routing *t = irq_routing_table(&rt);
-	return t ? t->nr : 0;
-}
-
-/* Asserts that the table holds an MSI entry for `gsi` with this address and data. */
-#define CHECK_MSI_ENTRY(gsi, addr, dat)                                                        \
-	do {                                                                                   \
-		const struct kvm_irq_routing_entry *e_ = entry(gsi);                          \
-		CHECK(e_ != NULL);                                                             \
-		if (e_) {                                                                      \
-			CHECK_EQ(e_->type, KVM_IRQ_ROUTING_MSI);                              \
-			CHECK_EQ(e_->flags, 0);                                                \
-			CHECK_EQ(e_->u.msi.address_lo, (uint32_t)(addr));                      \
-			CHECK_EQ(e_->u.msi.address_hi, (uint32_t)((uint64_t)(addr) >> 32));    \
-			CHECK_EQ(e_->u.msi.data, (dat));                                       \
-		}                                                                              \
-	} while (0)
-
-static void io_wr(uint32_t off, uint32_t v) { ioapic_mmio_ops.write(&io, off, &v, 4); }
-static void set_rte(unsigned pin, uint64_t rte)
-{
-	io_wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_REDTBL + 2 * pin + 1);
-	io_wr(IOAPIC_REG_WINDOW, (uint32_t)(rte >> 32));
-	io_wr(IOAPIC_REG_SELECT, IOAPIC_INDEX_REDTBL + 2 * pin);
-	io_wr(IOAPIC_REG_WINDOW, (uint32_t)rte);
-}
-
-static void mwr(unsigned off, uint32_t v) { pci_msix_bar_ops.write(&msix, off, &v, 4); }
-static void msix_ctrl(uint16_t ctrl)
-{
-	memcpy(&dev.cfg[msix.cap + PCI_MSIX_FLAGS], &ctrl, 2);
-	pci_msix_config_written(&msix);
-}
+#include "irq_harness.h"
 
 static void check_direct(void)
 {
@@ -64,19 +8,19 @@ static void check_direct(void)
 	CHECK(irq_routing_table(&rt) == NULL);
 	CHECK_EQ(rt.commits, 0);
 	/* A route with a 64-bit address: both halves and the data reach the entry. */
-	CHECK_EQ(irq_routing_set_msi(&rt, 100, 0x1FEE05000ULL, 0x4061), 0);
+	CHECK_EQ(irq_routing_set_msi(&rt, 100, 0x0008, 0x1FEE05000ULL, 0x4061), 0);
 	CHECK_EQ(rt.commits, 1);
 	CHECK_EQ(nr_entries(), 1);
 	CHECK_MSI_ENTRY(100, 0x1FEE05000ULL, 0x4061);
 	/* The same route again: no commit. */
-	CHECK_EQ(irq_routing_set_msi(&rt, 100, 0x1FEE05000ULL, 0x4061), 0);
+	CHECK_EQ(irq_routing_set_msi(&rt, 100, 0x0008, 0x1FEE05000ULL, 0x4061), 0);
 	CHECK_EQ(rt.commits, 1);
 	/* A changed data word: one commit, the entry follows. */
-	CHECK_EQ(irq_routing_set_msi(&rt, 100, 0x1FEE05000ULL, 0x4062), 0);
+	CHECK_EQ(irq_routing_set_msi(&rt, 100, 0x0008, 0x1FEE05000ULL, 0x4062), 0);
 	CHECK_EQ(rt.commits, 2);
 	CHECK_MSI_ENTRY(100, 0x1FEE05000ULL, 0x4062);
 	/* Out of range: refused, no commit, table unchanged. */
-	CHECK(irq_routing_set_msi(&rt, IRQ_ROUTING_MAX_GSI, 0xFEE00000, 0x30) < 0);
+	CHECK(irq_routing_set_msi(&rt, IRQ_ROUTING_MAX_GSI, 0x0008, 0xFEE00000, 0x30) < 0);
 	CHECK(irq_routing_clear(&rt, IRQ_ROUTING_MAX_GSI) < 0);
 	CHECK_EQ(rt.commits, 2);
 	CHECK_EQ(nr_entries(), 1);
@@ -156,15 +100,22 @@ static void check_msix(void)
 	CHECK_EQ(nr_entries(), nr + 2);
 	CHECK_MSI_ENTRY(IOAPIC_NUM_PINS + 1, 0xFEE00000, 0x62);
 	CHECK_MSI_ENTRY(IOAPIC_NUM_PINS, 0xFEE02000, 0x52);
-	/* Masking a vector keeps its route (only its irqfd is detached, and nothing signals the
-	 * GSI while masked): no commit, the entry stays as it was. */
+	/* Masking a vector drops its route (its IRTE may be gone once masked: with interrupt
+	 * remapping a translation would fault) and leaves the others; one commit. */
 	commits = rt.commits;
 	mwr(16 + MSIX_ENTRY_CTRL, MSIX_ENTRY_CTRL_MASKED);
-	CHECK_EQ(rt.commits, commits);
+	CHECK_EQ(rt.commits, commits + 1);
+	CHECK_EQ(nr_entries(), nr + 1);
+	CHECK(entry(IOAPIC_NUM_PINS) == NULL);
+	CHECK_MSI_ENTRY(IOAPIC_NUM_PINS + 1, 0xFEE00000, 0x62);
+	/* Unmasked again: the same GSI, the entry back. */
+	mwr(16 + MSIX_ENTRY_CTRL, 0);
+	CHECK_EQ(rt.commits, commits + 2);
+	CHECK_EQ(msix.v[1].gsi, IOAPIC_NUM_PINS);
 	CHECK_MSI_ENTRY(IOAPIC_NUM_PINS, 0xFEE02000, 0x52);
 	/* Clearing the vector's GSI drops its entry and leaves the others. */
 	CHECK_EQ(irq_routing_clear(&rt, IOAPIC_NUM_PINS), 0);
-	CHECK_EQ(rt.commits, commits + 1);
+	CHECK_EQ(rt.commits, commits + 3);
 	CHECK_EQ(nr_entries(), nr + 1);
 	CHECK(entry(IOAPIC_NUM_PINS) == NULL);
 	CHECK_MSI_ENTRY(IOAPIC_NUM_PINS + 1, 0xFEE00000, 0x62);
@@ -174,7 +125,7 @@ static void check_msix(void)
 int main(void)
 {
 	CHECK_EQ(irq_routing_init(&rt, -1, IOAPIC_NUM_PINS), 0);
-	CHECK_EQ(ioapic_init(&io, &rt, 2), 0);
+	CHECK_EQ(ioapic_init(&io, &rt, 2, IOAPIC_SID), 0);
 	check_direct();
 	check_ioapic();
 	check_msix();

@@ -4,16 +4,10 @@
  * guest RAM, permissions as the tables grant them, one fault per page for refused misses, no
  * answer without bus mastering, and invalidations. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "../../virtio/vhost_net.h"
-#include "../../virtio/virtio_pci.h"
 #include "../../vmm/layout.h"
-#include "check.h"
+#include "vhost_harness.h"
 
 /* The scripted IOMMU: one mapping [map_iova, map_iova + map_len) -> map_gpa with map_perm. */
 static uint64_t map_iova = 0x10000, map_len = 0x3000, map_gpa = 0x200000;
@@ -49,41 +43,15 @@ static int fake_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned acc
 
 static const struct dma_iommu_ops fake_ops = { .translate = fake_translate };
 
-static int peer; /* the test's end of the "vhost fd" */
-
-static bool next_msg(struct vhost_msg_v2 *m)
-{
-	return read(peer, m, sizeof(*m)) == (ssize_t)sizeof(*m);
-}
-
-static void send_miss(uint64_t iova, uint8_t perm)
-{
-	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_MISS, iova, 0, 0, perm);
-	CHECK_EQ(write(peer, &m, sizeof(m)), sizeof(m));
-}
-
 int main(void)
 {
 	struct guest_memory mem;
 	CHECK_EQ(guest_memory_init(&mem, 64 * MiB), 0);
 	struct dma_space dma;
 	CHECK_EQ(dma_space_init(&dma, &mem), 0);
-	int sv[2];
-	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	peer = sv[1];
-
 	struct virtio_pci vp;
-	memset(&vp, 0, sizeof(vp));
-	vp.pci.name = "test-net";
-	vp.pci.rid = 0x08; /* 00:01.0 */
-	vp.pci.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	struct vhost_net vh;
-	memset(&vh, 0, sizeof(vh));
-	vh.fd = sv[0];
-	vh.dma = &dma;
-	vh.vp = &vp;
+	vhost_harness_init(&vp, &vh, &dma, 0x08); /* 00:01.0 */
 	vh.iotlb = true;
 
 	/* The message builder. */
@@ -119,7 +87,7 @@ int main(void)
 	 * run, from its start. */
 	dma_space_set_iommu(&dma, &fake_ops, NULL);
 	send_miss(0x11234, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(next_msg(&m));
 	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
 	CHECK_EQ(m.iotlb.iova, map_iova);
@@ -133,14 +101,14 @@ int main(void)
 	/* A run that reaches past the end of RAM is cut at RAM's end. */
 	map_gpa = 64 * MiB - 0x1000;
 	send_miss(map_iova, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(next_msg(&m));
 	CHECK_EQ(m.iotlb.iova, map_iova);
 	CHECK_EQ(m.iotlb.size, 0x1000);
 	CHECK_EQ(m.iotlb.uaddr, (uintptr_t)mem.host + 64 * MiB - 0x1000);
 	/* ... and a miss past that end gets no answer (the gpa is not RAM). */
 	send_miss(map_iova + 0x1000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(!next_msg(&m));
 	map_gpa = 0x200000;
 
@@ -150,7 +118,7 @@ int main(void)
 	recorded_faults = 0;
 	send_miss(0x10000, VHOST_ACCESS_WO);
 	send_miss(0x10000, VHOST_ACCESS_WO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(next_msg(&m));
 	CHECK_EQ(m.iotlb.perm, VHOST_ACCESS_RO);
 	CHECK(next_msg(&m));
@@ -165,7 +133,7 @@ int main(void)
 	send_miss(0x90000, VHOST_ACCESS_RO);
 	send_miss(0x90008, VHOST_ACCESS_RO);
 	send_miss(0x91000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(!next_msg(&m));
 	CHECK_EQ(recorded_faults, 2);
 	CHECK_EQ(vh.stats.unanswered - before, 3);
@@ -174,7 +142,7 @@ int main(void)
 	vp.pci.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY;
 	recorded_faults = 0;
 	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(!next_msg(&m));
 	CHECK_EQ(recorded_faults, 0);
 	vp.pci.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
@@ -193,21 +161,21 @@ int main(void)
 	/* After an invalidation the same unmapped page faults again (a new mapping may have come). */
 	recorded_faults = 0;
 	send_miss(0x90000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK_EQ(recorded_faults, 1);
 
 	/* Stopped data path: listeners and misses are ignored. */
 	vh.iotlb = false;
 	vhost_iotlb_invalidate(&vh, 0, 0xfff);
 	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(!next_msg(&m));
 
 	/* A message that is not a miss is ignored. */
 	vh.iotlb = true;
 	struct vhost_msg_v2 odd = vhost_iotlb_msg(VHOST_IOTLB_UPDATE, 0x10000, 0x1000, 0, VHOST_ACCESS_RO);
 	CHECK_EQ(write(peer, &odd, sizeof(odd)), sizeof(odd));
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(!next_msg(&m));
 
 	/* With the shadow of what vhost holds. One queue whose three ring areas lie in the mapping. */
@@ -220,7 +188,7 @@ int main(void)
 	vh.nshadow = 0;
 	memset(&vh.stats, 0, sizeof(vh.stats));
 	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(next_msg(&m));
 	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
 	CHECK_EQ(vh.nshadow, 1);
@@ -291,7 +259,7 @@ int main(void)
 	/* A large flush that is not the whole space (a page flush with a big mask) works entry by
 	 * entry: entries outside it stay known. */
 	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(next_msg(&m));
 	CHECK_EQ(vh.nshadow, 1);
 	vhost_iotlb_invalidate(&vh, 0x40000000ULL, 0x7fffffffULL);
@@ -304,7 +272,7 @@ int main(void)
 	vh.nshadow = VHOST_IOTLB_SHADOW;
 	vh.victim = 5;
 	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(&vh, sv[0], 1));
+	CHECK(vhost_iotlb_on_message(&vh, vh.fd, 1));
 	CHECK(next_msg(&m));
 	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_INVALIDATE);
 	CHECK_EQ(m.iotlb.iova, 0x40000000ULL + 5 * 0x1000ULL);
@@ -313,8 +281,7 @@ int main(void)
 	CHECK_EQ(vh.nshadow, VHOST_IOTLB_SHADOW);
 	free(vh.shadow);
 
-	close(sv[0]);
-	close(sv[1]);
+	vhost_harness_fini(&vh);
 	dma_space_destroy(&dma);
 	guest_memory_free(&mem);
 	return check_report("vhost_iotlb");

@@ -50,6 +50,15 @@ static inline void gcmd(uint32_t set, uint32_t clear)
 	wr32(VTD_REG_GCMD, (keep | set) & ~clear);
 }
 
+/* The unit's lock (the space's) is held: by this thread, since the tests run in one. */
+static inline bool space_locked(void)
+{
+	int r = pthread_mutex_trylock(&space.lock);
+	if (r == 0)
+		pthread_mutex_unlock(&space.lock);
+	return r == EBUSY;
+}
+
 /* ---- what the unit tells the outside: MSIs and listener invalidations ---- */
 static struct { uint64_t addr; uint32_t data; } msis[32];
 static unsigned nmsi;
@@ -167,6 +176,12 @@ static inline uint64_t d_cc(unsigned g, uint16_t did, uint16_t sid, unsigned fm)
 {
 	return VTD_DESC_CC | (uint64_t)g << 4 | (uint64_t)did << 16 | (uint64_t)sid << 32 | (uint64_t)fm << 48;
 }
+/* Interrupt entry cache, index-selective: 2^im entries from index (aligned down). The global one
+ * is VTD_DESC_IEC alone. */
+static inline uint64_t d_iec(unsigned index, unsigned im)
+{
+	return VTD_DESC_IEC | 1ULL << 4 | (uint64_t)im << 27 | (uint64_t)index << 32;
+}
 /* One descriptor and a wait, as one submission; true when the wait completed. */
 static inline bool q_sync(uint64_t lo, uint64_t hi)
 {
@@ -178,15 +193,19 @@ static inline bool q_sync(uint64_t lo, uint64_t hi)
 }
 
 /* A fresh unit over fresh tables: A, D (domain 1, 4-level), B (domain 2, 3-level), E
- * (pass-through), F (domain 1, FPD); translation and the queue on, events unmasked. */
-static inline void setup(bool device_tlb)
+ * (pass-through), F (domain 1, FPD); translation and the queue on, events unmasked. With
+ * intremap, the unit offers interrupt remapping and tells ir_changed(ir_opaque, ...). */
+static inline void setup_ir(bool device_tlb, bool intremap,
+			    void (*ir_changed)(void *opaque, unsigned first, unsigned last, bool all_formats),
+			    void *ir_opaque)
 {
 	if (v_live)
 		vtd_destroy(&v);
 	memset(guest_ptr(&mem, ROOT, 0x500000), 0, 0x500000);
 	pool_next = POOL;
 	nmsi = ninval = 0;
-	struct vtd_config cfg = { .gpa_bits = HAW, .device_tlb = device_tlb, .raise_msi = raise_msi };
+	struct vtd_config cfg = { .gpa_bits = HAW, .device_tlb = device_tlb, .raise_msi = raise_msi,
+				  .intremap = intremap, .ir_changed = ir_changed, .ir_opaque = ir_opaque };
 	CHECK_EQ(vtd_init(&v, &space, &cfg), 0);
 	v_live = true;
 	put64(ROOT, CTX_BUS0 | VTD_ROOT_P);
@@ -209,7 +228,7 @@ static inline void setup(bool device_tlb)
 	wr32(VTD_REG_IECTL, 0);
 	nmsi = ninval = 0;
 }
-
+static inline void setup(bool device_tlb) { setup_ir(device_tlb, false, NULL, NULL); }
 
 static inline void harness_init(void)
 {
