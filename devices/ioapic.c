@@ -102,18 +102,41 @@ void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level)
 	pthread_mutex_unlock(&io->lock);
 }
 
-void ioapic_eoi(struct ioapic *io, uint8_t vector)
+/* Clears remote IRR of the level-triggered pins that `match` picks. Lock held. */
+static void eoi_pins(struct ioapic *io, bool (*match)(struct ioapic *io, unsigned pin, uint8_t vector), uint8_t vector)
 {
-	pthread_mutex_lock(&io->lock);
 	for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
 		uint64_t *rte = &io->redtbl[pin];
-		if ((*rte & IOAPIC_RTE_VECTOR_MASK) != vector || !rte_level(*rte))
+		if (!rte_level(*rte) || !match(io, pin, vector))
 			continue;
 		*rte &= ~IOAPIC_RTE_REMOTE_IRR;
 		/* A line still asserted after the EOI interrupts again (82093AA 3.2.4). */
 		if (io->line_level & (1U << pin))
 			deliver(io, pin);
 	}
+}
+
+/* The LAPIC's EOI names the vector the guest received: the entry's own for a compatibility
+ * entry, the one its interrupt-remapping entry delivers for a remappable entry. */
+static bool delivered_vector_is(struct ioapic *io, unsigned pin, uint8_t vector)
+{
+	uint64_t rte = io->redtbl[pin];
+	if (rte & IOAPIC_RTE_IR_FORMAT)
+		return irq_routing_vector(io->routing, pin) == vector;
+	return (rte & IOAPIC_RTE_VECTOR_MASK) == vector;
+}
+
+/* The EOI register compares with the entry's bits 7:0 (82093AA 3.2.4), which in remappable
+ * format hold what Linux put there: the pin (VT-d spec 5.1.5.1). */
+static bool entry_vector_is(struct ioapic *io, unsigned pin, uint8_t vector)
+{
+	return (io->redtbl[pin] & IOAPIC_RTE_VECTOR_MASK) == vector;
+}
+
+void ioapic_eoi(struct ioapic *io, uint8_t vector)
+{
+	pthread_mutex_lock(&io->lock);
+	eoi_pins(io, delivered_vector_is, vector);
 	pthread_mutex_unlock(&io->lock);
 }
 
@@ -190,7 +213,9 @@ static void ioapic_mmio_write(void *opaque, uint64_t off, const void *data, unsi
 		return;
 	}
 	if (off == IOAPIC_REG_EOI) {
-		ioapic_eoi(io, (uint8_t)val);
+		pthread_mutex_lock(&io->lock);
+		eoi_pins(io, entry_vector_is, (uint8_t)val);
+		pthread_mutex_unlock(&io->lock);
 		return;
 	}
 	pthread_mutex_lock(&io->lock);

@@ -29,7 +29,9 @@ int ioapic_init(struct ioapic *io, struct irq_routing *routing, uint32_t id, uin
 void ioapic_destroy(struct ioapic *io);
 /* A device drives its line: level 1 asserted, 0 deasserted. */
 void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level);
-/* KVM_EXIT_IOAPIC_EOI: the guest's LAPIC has EOIed a level-triggered vector. */
+/* KVM_EXIT_IOAPIC_EOI: the guest's LAPIC has EOIed a level-triggered vector (as delivered: through
+ * interrupt remapping, the vector of the pin's translated route). The guest's writes to the EOI
+ * register (offset 0x40) name the entry's own vector field instead. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
 /* MSI address/data that an entry translates to (exposed for the tests). */
 void ioapic_rte_to_msi(uint64_t rte, uint64_t *addr, uint32_t *data);

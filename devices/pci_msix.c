@@ -18,20 +18,43 @@ static bool function_active(const struct pci_msix *m)
 	return (c & PCI_MSIX_FLAGS_ENABLE) && !(c & PCI_MSIX_FLAGS_MASKALL);
 }
 
-/* A vector may send while MSI-X is on, the function is not masked and the vector is not. */
+/* A vector may send while MSI-X is on, the function is not masked and the vector is not, and
+ * while the function may master the bus: an MSI is a memory write (PCI Local Bus 3.0, 6.8.1.3,
+ * Bus Master Enable "disables the function from issuing MSI/MSI-X"). A message raised meanwhile
+ * waits in the pending bit, as one raised while masked does. */
 static bool vector_active(const struct pci_msix *m, const struct msix_vector *v)
 {
-	return function_active(m) && !(v->ctrl & MSIX_ENTRY_CTRL_MASKED);
+	return function_active(m) && pci_bus_master_enabled(m->dev) && !(v->ctrl & MSIX_ENTRY_CTRL_MASKED);
 }
 
 static uint64_t vec_addr(const struct msix_vector *v) { return (uint64_t)v->addr_hi << 32 | v->addr_lo; }
 
-/* Drains a masked vector's eventfd into its pending bit. Lock held. */
-static void collect_pending(struct msix_vector *v)
+/* Drains one eventfd that is not an irqfd into the vector's pending bit. Lock held. */
+static void collect_one(struct msix_vector *v, const struct msix_irqfd *b)
 {
 	uint64_t count;
-	if (v->irqfd >= 0 && !v->irqfd_on && read(v->irqfd, &count, sizeof(count)) == sizeof(count) && count)
+	if (!b->on && read(b->fd, &count, sizeof(count)) == sizeof(count) && count)
 		v->pending = true;
+}
+
+/* Drains every eventfd of a vector that cannot send into its pending bit. Lock held. */
+static void collect_pending(struct msix_vector *v)
+{
+	for (unsigned k = 0; k < v->nirqfds; k++)
+		collect_one(v, &v->irqfds[k]);
+}
+
+/* Assigns (or deassigns) one bound eventfd as an irqfd on the vector's GSI. Lock held. */
+static int set_irqfd(struct pci_msix *m, struct msix_vector *v, struct msix_irqfd *b, bool on)
+{
+	if (b->on == on)
+		return 0;
+	if (on)
+		collect_one(v, b); /* counted while it could not send: pending, sent below */
+	int ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, b->fd, on);
+	if (!ret || !on)
+		b->on = on; /* a refused deassign leaves nothing we could retry */
+	return ret;
 }
 
 /* Brings one vector's route and irqfd in line with its mask state. Lock held. */
@@ -47,11 +70,9 @@ static void sync_vector(struct pci_msix *m, unsigned i)
 			return;
 		}
 		ret = irq_routing_set_msi(m->routing, (unsigned)v->gsi, m->dev->rid, vec_addr(v), v->data);
-		if (!ret && v->irqfd >= 0 && !v->irqfd_on) {
-			collect_pending(v);
-			ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, true);
-			v->irqfd_on = !ret;
-		}
+		/* Every eventfd bound to the vector, not only the first. */
+		for (unsigned k = 0; !ret && k < v->nirqfds; k++)
+			ret = set_irqfd(m, v, &v->irqfds[k], true);
 		/* A message that arrived while masked is sent on unmask (PCI 3.0, 6.8.3.4). */
 		if (!ret && v->pending) {
 			v->pending = false;
@@ -59,9 +80,9 @@ static void sync_vector(struct pci_msix *m, unsigned i)
 			m->delivered++;
 		}
 	} else {
-		if (v->irqfd_on) {
-			ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, false);
-			v->irqfd_on = false;
+		for (unsigned k = 0; k < v->nirqfds; k++) {
+			int r = set_irqfd(m, v, &v->irqfds[k], false);
+			ret = ret ? ret : r;
 		}
 		/* A masked vector has no route: with interrupt remapping its IRTE may be gone (Linux
 		 * zeroes it when it frees the vector), and translating it would be a false fault. */
@@ -83,7 +104,7 @@ int pci_msix_init(struct pci_msix *m, struct pci_device *dev, struct irq_routing
 	m->nvec = nvec;
 	m->pba_offset = pba_offset;
 	for (unsigned i = 0; i < nvec; i++) {
-		m->v[i] = (struct msix_vector){ .ctrl = MSIX_ENTRY_CTRL_MASKED, .gsi = -1, .irqfd = -1 };
+		m->v[i] = (struct msix_vector){ .ctrl = MSIX_ENTRY_CTRL_MASKED, .gsi = -1 };
 	}
 	uint8_t cap[MSIX_CAP_SIZE] = { PCI_CAP_ID_MSIX, 0 };
 	uint16_t ctrl = (uint16_t)(nvec - 1);
@@ -117,21 +138,63 @@ void pci_msix_config_written(struct pci_msix *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Index of fd among the vector's eventfds, or -1. Lock held. */
+static int find_irqfd(const struct msix_vector *v, int fd)
+{
+	for (unsigned k = 0; k < v->nirqfds; k++)
+		if (v->irqfds[k].fd == fd)
+			return (int)k;
+	return -1;
+}
+
 int pci_msix_bind_irqfd(struct pci_msix *m, unsigned vec, int fd)
+{
+	if (vec >= m->nvec || fd < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	struct msix_vector *v = &m->v[vec];
+	int ret = 0;
+	if (find_irqfd(v, fd) < 0) {
+		if (v->nirqfds == MSIX_MAX_IRQFDS)
+			ret = -ENOSPC;
+		else
+			v->irqfds[v->nirqfds++] = (struct msix_irqfd){ .fd = fd };
+	}
+	if (!ret)
+		sync_vector(m, vec);
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+int pci_msix_unbind_irqfd(struct pci_msix *m, unsigned vec, int fd)
 {
 	if (vec >= m->nvec)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	struct msix_vector *v = &m->v[vec];
-	int ret = 0;
-	if (v->irqfd_on) {
-		ret = irq_routing_irqfd(m->routing, (unsigned)v->gsi, v->irqfd, false);
-		v->irqfd_on = false;
+	int k = find_irqfd(v, fd), ret = 0;
+	if (k >= 0) {
+		struct msix_irqfd *b = &v->irqfds[k];
+		if (b->on)
+			ret = set_irqfd(m, v, b, false);
+		else
+			collect_one(v, b);
+		*b = v->irqfds[--v->nirqfds];
 	}
-	v->irqfd = fd;
-	sync_vector(m, vec);
 	pthread_mutex_unlock(&m->lock);
 	return ret;
+}
+
+bool pci_msix_irqfd_bound(struct pci_msix *m, unsigned vec, int fd, bool *assigned)
+{
+	if (vec >= m->nvec)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	int k = find_irqfd(&m->v[vec], fd);
+	if (assigned)
+		*assigned = k >= 0 && m->v[vec].irqfds[k].on;
+	pthread_mutex_unlock(&m->lock);
+	return k >= 0;
 }
 
 void pci_msix_notify(struct pci_msix *m, unsigned vec)

@@ -46,8 +46,10 @@ static void evt_write(void *opaque, uint64_t off, const void *data, unsigned len
 	pthread_mutex_lock(&pm->lock);
 	if (touched & 0xFFFF)
 		pm->sts &= ~(uint16_t)(v & PM1_STS_W1C); /* status bits are write-1-to-clear */
-	if (touched & 0xFFFF0000)
-		pm->en = (uint16_t)((v >> 16) & PM1_EN_MASK);
+	if (touched & 0xFFFF0000) { /* only the bytes written: a byte write leaves the other be */
+		uint16_t mask = (uint16_t)(touched >> 16);
+		pm->en = (uint16_t)((pm->en & ~mask) | ((v >> 16) & mask & PM1_EN_MASK));
+	}
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 }
@@ -64,9 +66,12 @@ static void cnt_read(void *opaque, uint64_t off, void *data, unsigned len)
 static void cnt_write(void *opaque, uint64_t off, const void *data, unsigned len)
 {
 	struct pm *pm = opaque;
-	uint16_t v = (uint16_t)(load(data, len) << (8 * off));
+	/* ACPI allows byte accesses: a 1-byte write changes only its byte (SLP_TYP and SLP_EN are in
+	 * the upper one, SCI_EN in the lower). */
+	uint16_t mask = (uint16_t)(((len >= 2 ? 0xFFFFULL : 0xFFULL)) << (8 * off));
 	bool poweroff = false;
 	pthread_mutex_lock(&pm->lock);
+	uint16_t v = (uint16_t)((pm->cnt & ~mask) | ((load(data, len) << (8 * off)) & mask));
 	/* SCI_EN is read-only 1: there is no SMI handler to hand the hardware over (no SMI_CMD). */
 	pm->cnt = (v & ~PM1_CNT_SLP_EN) | PM1_CNT_SCI_EN;
 	if ((v & PM1_CNT_SLP_EN) &&

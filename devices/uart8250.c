@@ -2,8 +2,19 @@
 #include "uart8250.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "../vmm/event_loop.h"
+#include "../vmm/log.h"
 
 /* Highest-priority pending interrupt, as IIR reports it (PC16550D table IV). Lock held. */
 static uint8_t pending_iir(const struct uart8250 *u)
@@ -49,18 +60,53 @@ static uint8_t rx_pop(struct uart8250 *u)
 	return b;
 }
 
+static int64_t coarse_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+/* Wakes the loop's drainer. The eventfd is non-blocking: this never waits. */
+static void kick(struct uart8250 *u)
+{
+	if (u->kick_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t r = write(u->kick_fd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+/* Lock held (a vCPU). Never waits for the host: the byte goes into the ring or is lost. */
+static void tx_push(struct uart8250 *u, uint8_t byte)
+{
+	u->tx_bytes++;
+	if (u->tx_count == u->tx_size) {
+		/* The host is not taking our output: the byte is lost, as on a line nobody reads.
+		 * Wake the loop now and then (not per byte) so that it reports the drops. */
+		u->tx_dropped++;
+		if (u->kick_fd >= 0) {
+			int64_t now = coarse_seconds();
+			if (now >= u->tx_drop_kick_sec) {
+				u->tx_drop_kick_sec = now + 1;
+				kick(u);
+			}
+		}
+		return;
+	}
+	u->tx_buf[(u->tx_head + u->tx_count) % u->tx_size] = byte;
+	if (u->tx_count++ == 0)
+		kick(u); /* the drainer stops when the ring is empty: wake it */
+}
+
 static void transmit(struct uart8250 *u, uint8_t byte)
 {
-	if (u->mcr & UART_MCR_LOOP) {
+	if (u->mcr & UART_MCR_LOOP)
 		rx_push(u, byte);
-	} else if (u->out_fd >= 0) {
-		ssize_t r;
-		do
-			r = write(u->out_fd, &byte, 1);
-		while (r < 0 && errno == EINTR);
-		u->tx_bytes++;
-	}
-	/* The byte left at once: THR (and the shifter) are empty again. */
+	else if (u->out_fd >= 0)
+		tx_push(u, byte);
+	/* The byte left at once (the host buffer took it, or it was lost on the line): THR (and
+	 * the shifter) are empty again, whether or not the host is reading. */
 	u->thri_pending = true;
 }
 
@@ -162,19 +208,262 @@ static void uart_bus_write(void *opaque, uint64_t off, const void *data, unsigne
 
 const struct bus_ops uart8250_ops = { .read = uart_bus_read, .write = uart_bus_write };
 
+/* The host fd must never make a vCPU or the loop wait. Setting O_NONBLOCK on it would do, but
+ * the flag belongs to the open file description, which a terminal's stdout shares with the
+ * user's shell (and with vmm's own stdin and stderr): the shell would get EAGAIN while vmm runs,
+ * and after a SIGKILL, for good. So for a terminal or a pipe vmm opens its own description of
+ * the same file through /proc/self/fd and sets O_NONBLOCK there only. A socket is written with
+ * send(MSG_DONTWAIT), which needs no flag; a regular file or a block device never waits for a
+ * reader. Only where that reopening is not possible (no /proc, a pipe whose reader is gone, a
+ * pty master, which would reopen as a new pty) is O_NONBLOCK set on the shared description
+ * itself, for as long as the UART lives: it is put back at destroy. */
+static void open_output(struct uart8250 *u, int fd)
+{
+	u->out_fd = fd;
+	u->out_mode = UART_OUT_WRITE;
+	struct stat st = { 0 };
+	if (fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+			return;
+		if (S_ISSOCK(st.st_mode)) {
+			u->out_mode = UART_OUT_SEND;
+			return;
+		}
+	}
+	int ptn;
+	bool pty_master = ioctl(fd, TIOCGPTN, &ptn) == 0;
+	if (!pty_master && (S_ISFIFO(st.st_mode) || isatty(fd))) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		int own = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		struct stat ost;
+		if (own >= 0 && fstat(own, &ost) == 0 && ost.st_dev == st.st_dev && ost.st_ino == st.st_ino) {
+			u->out_fd = own;
+			u->out_owned = true;
+			return;
+		}
+		if (own >= 0)
+			close(own);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
+		u->out_saved_flags = fl;
+}
+
 int uart8250_init(struct uart8250 *u, int out_fd, void (*set_irq)(void *, bool), void *irq_ctx)
 {
 	memset(u, 0, sizeof(*u));
-	u->out_fd = out_fd;
+	u->out_fd = -1;
+	u->kick_fd = -1;
+	u->out_source = -1;
+	u->out_saved_flags = -1;
+	u->tx_drop_log_sec = INT64_MIN / 2;
 	u->set_irq = set_irq;
 	u->irq_ctx = irq_ctx;
 	u->lsr = UART_LSR_THRE | UART_LSR_TEMT;
 	u->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS; /* a terminal is attached */
-	return -pthread_mutex_init(&u->lock, NULL);
+	int ret = pthread_mutex_init(&u->lock, NULL);
+	if (ret)
+		return -ret;
+	if (out_fd >= 0) {
+		u->tx_size = UART_TX_BUF_SIZE;
+		u->tx_buf = malloc(u->tx_size);
+		if (!u->tx_buf) {
+			pthread_mutex_destroy(&u->lock);
+			return -ENOMEM;
+		}
+		open_output(u, out_fd);
+	}
+	u->ready = true;
+	return 0;
+}
+
+static ssize_t out_write(struct uart8250 *u, const void *buf, size_t n)
+{
+	ssize_t r;
+	do
+		r = u->out_mode == UART_OUT_SEND ? send(u->out_fd, buf, n, MSG_DONTWAIT) : write(u->out_fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+size_t uart8250_tx_drain(struct uart8250 *u)
+{
+	if (!u->ready || u->out_fd < 0)
+		return 0;
+	pthread_mutex_lock(&u->lock);
+	/* At most what is there now: a guest that keeps writing cannot hold the loop here. */
+	size_t budget = u->tx_count;
+	pthread_mutex_unlock(&u->lock);
+	while (budget) {
+		/* The bytes from tx_head on stay put while we write them outside the lock: vCPUs only
+		 * append after them, and only this drainer moves tx_head. */
+		pthread_mutex_lock(&u->lock);
+		size_t head = u->tx_head, n = u->tx_size - head;
+		pthread_mutex_unlock(&u->lock);
+		if (n > budget)
+			n = budget;
+		ssize_t r = out_write(u, u->tx_buf + head, n);
+		int e = errno;
+		if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK))
+			break; /* the host is full: the loop waits for POLLOUT */
+		pthread_mutex_lock(&u->lock);
+		size_t lost = 0;
+		if (r < 0) {
+			/* The host fd failed (EIO, ENOSPC, ...): what was buffered is lost. */
+			lost = u->tx_count;
+			u->tx_dropped += lost;
+			u->tx_head = u->tx_count = 0;
+		} else {
+			u->tx_head = (head + (size_t)r) % u->tx_size;
+			u->tx_count -= (size_t)r;
+			u->tx_written += (size_t)r;
+		}
+		pthread_mutex_unlock(&u->lock);
+		if (r < 0) {
+			log_guest("console: writing the guest's output failed: %s (%zu bytes lost)", strerror(e), lost);
+			break;
+		}
+		budget -= (size_t)r;
+		if ((size_t)r < n)
+			break; /* a short write: the host is full */
+	}
+	pthread_mutex_lock(&u->lock);
+	size_t left = u->tx_count;
+	pthread_mutex_unlock(&u->lock);
+	return left;
+}
+
+/* Drainer's: a line on stderr about the bytes lost, at most every UART_TX_DROP_LOG_SECS (final:
+ * now, at exit), and only when stderr can take it without waiting: with 2>&1 into the same
+ * stuck pipe, or a terminal stopped with Ctrl-S, the line would stop the loop it reports on. */
+static void report_drops(struct uart8250 *u, bool final)
+{
+	pthread_mutex_lock(&u->lock);
+	uint64_t dropped = u->tx_dropped;
+	size_t buffered = u->tx_count;
+	pthread_mutex_unlock(&u->lock);
+	if (dropped == u->tx_dropped_logged)
+		return;
+	int64_t now = coarse_seconds();
+	if (!final && now < u->tx_drop_log_sec + UART_TX_DROP_LOG_SECS)
+		return;
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+	if (poll(&p, 1, 0) != 1 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return;
+	if (final)
+		log_warn("console: %llu bytes of guest output were dropped in all: vmm's output was not read in time",
+			 (unsigned long long)dropped);
+	else
+		log_warn("console: %llu bytes of guest output dropped so far (%llu since the last report, %zu buffered): vmm's output is not being read",
+			 (unsigned long long)dropped, (unsigned long long)(dropped - u->tx_dropped_logged), buffered);
+	u->tx_dropped_logged = dropped;
+	u->tx_drop_log_sec = now;
+}
+
+/* On the loop's thread: write what can be written, and wait for room for the rest. */
+static void tx_service(struct uart8250 *u)
+{
+	if (uart8250_tx_drain(u))
+		event_loop_arm(u->loop, u->out_source);
+	report_drops(u, false);
+}
+
+static bool on_tx_kick(void *opaque, int fd, unsigned revents)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+	(void)r;
+	(void)revents;
+	tx_service(opaque);
+	return true;
+}
+
+static bool on_out_ready(void *opaque, int fd, unsigned revents)
+{
+	(void)fd;
+	(void)revents;
+	tx_service(opaque); /* watches the fd again while output waits */
+	return false;
+}
+
+int uart8250_attach_loop(struct uart8250 *u, struct event_loop *loop)
+{
+	if (!u->ready || u->out_fd < 0)
+		return 0;
+	u->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->kick_fd < 0)
+		return -errno;
+	u->loop = loop;
+	int id = event_loop_add_events(loop, u->out_fd, POLLOUT, false, on_out_ready, u);
+	if (id < 0)
+		return id;
+	u->out_source = id;
+	if ((id = event_loop_add(loop, u->kick_fd, on_tx_kick, u)) < 0)
+		return id;
+	pthread_mutex_lock(&u->lock);
+	if (u->tx_count)
+		kick(u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+size_t uart8250_tx_flush(struct uart8250 *u, int timeout_ms)
+{
+	if (!u->ready || u->out_fd < 0)
+		return 0;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (uart8250_tx_drain(u)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long long spent = (t.tv_sec - t0.tv_sec) * 1000LL + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (spent >= timeout_ms)
+			break;
+		struct pollfd p = { .fd = u->out_fd, .events = POLLOUT };
+		int r = poll(&p, 1, (int)(timeout_ms - spent));
+		if (r == 0 || (r < 0 && errno != EINTR))
+			break;
+	}
+	pthread_mutex_lock(&u->lock);
+	size_t lost = u->tx_count;
+	u->tx_dropped += lost;
+	u->tx_head = u->tx_count = 0;
+	pthread_mutex_unlock(&u->lock);
+	report_drops(u, true);
+	return lost;
+}
+
+void uart8250_get_tx_stats(struct uart8250 *u, struct uart8250_tx_stats *st)
+{
+	pthread_mutex_lock(&u->lock);
+	*st = (struct uart8250_tx_stats){ .bytes = u->tx_bytes, .written = u->tx_written,
+					  .dropped = u->tx_dropped, .buffered = u->tx_count };
+	pthread_mutex_unlock(&u->lock);
+}
+
+void uart8250_print_tx_stats(struct uart8250 *u, FILE *f)
+{
+	struct uart8250_tx_stats st;
+	uart8250_get_tx_stats(u, &st);
+	fprintf(f, "vmm: console: tx_bytes=%llu written=%llu dropped=%llu buffered=%zu\n",
+		(unsigned long long)st.bytes, (unsigned long long)st.written, (unsigned long long)st.dropped,
+		st.buffered);
 }
 
 void uart8250_destroy(struct uart8250 *u)
 {
+	if (u->ready) {
+		if (u->kick_fd >= 0)
+			close(u->kick_fd);
+		if (u->out_owned)
+			close(u->out_fd);
+		else if (u->out_saved_flags >= 0)
+			fcntl(u->out_fd, F_SETFL, u->out_saved_flags);
+		free(u->tx_buf);
+		u->kick_fd = u->out_fd = -1;
+		u->tx_buf = NULL;
+		u->ready = false;
+	}
 	pthread_mutex_destroy(&u->lock);
 }
 

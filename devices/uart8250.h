@@ -1,13 +1,39 @@
-/* 8250/16550A UART at COM1: transmit to a host fd, receive from the terminal, interrupt on IRQ 4. */
+/* 8250/16550A UART at COM1: transmit to a host fd, receive from the terminal, interrupt on IRQ 4.
+ *
+ * Transmitted bytes never wait for the host: they go into a bounded buffer that the main loop
+ * writes to the host fd without blocking, and what does not fit is dropped (and counted), as a
+ * real line with no one reading would lose it. The guest sees every byte leave at once. */
 #ifndef DEVICES_UART8250_H
 #define DEVICES_UART8250_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../vmm/bus.h"
 #include "uart8250_regs.h"
+
+/* Guest output held for a slow host: a whole kernel boot log (the kernel's own log buffer is
+ * 128-256 KiB) fits, so a reader that merely lags loses nothing. */
+#define UART_TX_BUF_SIZE (256u * 1024)
+/* At exit, how long the buffered output may wait for the host to take it. */
+#define UART_TX_FLUSH_MS 2000
+/* At most one "output dropped" line per this many seconds. */
+#define UART_TX_DROP_LOG_SECS 10
+
+struct event_loop;
+
+/* How out_fd is written without blocking. */
+enum uart_out_mode { UART_OUT_WRITE, UART_OUT_SEND };
+
+struct uart8250_tx_stats {
+	uint64_t bytes;   /* the guest transmitted (loopback excepted) */
+	uint64_t written; /* the host took */
+	uint64_t dropped; /* lost: the buffer was full, or the host fd failed */
+	size_t buffered;  /* waiting in the buffer */
+};
 
 struct uart8250 {
 	pthread_mutex_t lock;
@@ -23,11 +49,41 @@ struct uart8250 {
 	uint8_t rx[UART_FIFO_SIZE];
 	unsigned rx_head, rx_count;
 	uint64_t tx_bytes;
+
+	/* Host output. The ring is guarded by `lock`; the bytes from tx_head on are written by one
+	 * drainer (the main loop, or the exit flush) outside it, vCPUs only append after them. */
+	uint8_t *tx_buf;
+	size_t tx_size, tx_head, tx_count;
+	uint64_t tx_written, tx_dropped;
+	int64_t tx_drop_kick_sec;  /* CLOCK_MONOTONIC_COARSE second before which drops do not wake the loop */
+	enum uart_out_mode out_mode;
+	bool out_owned;            /* out_fd is vmm's own descriptor (closed at destroy) */
+	int out_saved_flags;       /* the host fd's file flags to restore at destroy, or -1 */
+	int kick_fd;               /* eventfd: wakes the loop when the ring gets bytes; -1 without a loop */
+	struct event_loop *loop;
+	int out_source;            /* the loop's POLLOUT watch on out_fd */
+	uint64_t tx_dropped_logged; /* drainer's: drops already reported */
+	int64_t tx_drop_log_sec;   /* drainer's: when the last report was */
+	bool ready;                /* uart8250_init succeeded: destroy has things to release */
 };
 
 extern const struct bus_ops uart8250_ops;
 
+/* out_fd: where transmitted bytes go (-1: nowhere). The UART writes it without blocking (see
+ * uart8250.c for how); out_fd itself stays the caller's. */
 int uart8250_init(struct uart8250 *u, int out_fd, void (*set_irq)(void *, bool), void *irq_ctx) __must_check;
+/* Lets `loop` (run by one thread) write the buffered output: it is woken when bytes arrive and
+ * waits for room on the host fd when it is full. Without it, output waits for uart8250_tx_drain(). */
+int uart8250_attach_loop(struct uart8250 *u, struct event_loop *loop) __must_check;
+/* Writes what is buffered to the host fd without blocking; returns how many bytes are still
+ * buffered. One drainer at a time: the loop's thread (or the only thread, without a loop). */
+size_t uart8250_tx_drain(struct uart8250 *u);
+/* When no vCPU runs any more (exit, reset): writes what is buffered, waiting up to timeout_ms
+ * for the host to take it; the rest is dropped. Returns the bytes dropped now. */
+size_t uart8250_tx_flush(struct uart8250 *u, int timeout_ms);
+void uart8250_get_tx_stats(struct uart8250 *u, struct uart8250_tx_stats *st);
+/* "vmm: console: ..." counter line. */
+void uart8250_print_tx_stats(struct uart8250 *u, FILE *f);
 void uart8250_destroy(struct uart8250 *u);
 /* Queue bytes typed on the host; returns how many fitted in the receive FIFO. */
 unsigned uart8250_receive(struct uart8250 *u, const uint8_t *buf, unsigned len);

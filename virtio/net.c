@@ -65,10 +65,8 @@ static int net_activate(void *opaque, struct virtio_pci *vp)
 	int ret = tap_set_offload(&net->tap, tun);
 	if (ret)
 		return ret;
-	ret = vhost_net_start(&net->vhost, vp, vp->driver_features, net->tap.fd);
-	if (ret && vhost_net_stop(&net->vhost)) /* leave nothing half set up for the next try */
-		log_guest("virtio-net: resetting vhost-net after a failed start failed");
-	return ret;
+	/* A failed start undoes itself (vhost_net_start), leaving nothing half set up. */
+	return vhost_net_start(&net->vhost, vp, vp->driver_features, net->tap.fd);
 }
 
 static void net_reset(void *opaque, struct virtio_pci *vp)
@@ -77,6 +75,14 @@ static void net_reset(void *opaque, struct virtio_pci *vp)
 	(void)vp;
 	if (vhost_net_stop(&net->vhost))
 		log_guest("virtio-net: resetting vhost-net failed");
+}
+
+/* Bus Master Enable: the tap detached from vhost's queues while it is clear, attached again after. */
+static int net_bus_master(void *opaque, struct virtio_pci *vp, bool on)
+{
+	struct virtio_net *net = opaque;
+	(void)vp;
+	return vhost_net_set_dma(&net->vhost, on ? net->tap.fd : -1);
 }
 
 static const struct virtio_device_ops net_ops = {
@@ -89,7 +95,46 @@ static const struct virtio_device_ops net_ops = {
 	.config_write = net_config_write,
 	.activate = net_activate,
 	.reset = net_reset,
+	.bus_master = net_bus_master,
 };
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly XX:XX:XX:XX:XX:XX, two hex digits each (no "0x", sign or blank, which sscanf's %x
+ * would take), and an address a NIC can have: not all zeros, not multicast (or broadcast). */
+static int parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen)
+{
+	uint8_t m[6];
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
+		if (hi < 0 || lo < 0 || p[2] != (i < 5 ? ':' : '\0')) {
+			snprintf(err, errlen, "bad MAC address '%s' in --net: use six two-digit hex bytes, XX:XX:XX:XX:XX:XX", s);
+			return -EINVAL;
+		}
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	static const uint8_t zero[6];
+	if (!memcmp(m, zero, 6)) {
+		snprintf(err, errlen, "MAC address '%s' is all zeros, which no NIC can have: use a unicast address such as 52:54:00:12:34:56", s);
+		return -EINVAL;
+	}
+	if (m[0] & 1) {
+		snprintf(err, errlen, "MAC address '%s' is a multicast address (the first byte is odd): use a unicast address such as 52:54:00:12:34:56", s);
+		return -EINVAL;
+	}
+	memcpy(mac, m, 6);
+	return 0;
+}
 
 int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, size_t errlen)
 {
@@ -97,29 +142,25 @@ int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, 
 	const uint8_t def[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 	memcpy(o->mac, def, 6);
 	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", spec);
+	size_t len = strlen(spec);
+	if (len >= sizeof(buf)) { /* cut, it could name another MAC or tap than the one written */
+		snprintf(err, errlen, "--net value is %zu bytes long, more than %zu: use tap=NAME[,mac=XX:XX:XX:XX:XX:XX]",
+			 len, sizeof(buf) - 1);
+		return -E2BIG;
+	}
+	memcpy(buf, spec, len + 1);
 	char *save = NULL;
 	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(kv, "tap=", 4) && kv[4] && strlen(kv + 4) < IFNAMSIZ) {
+		if (!strncmp(kv, "tap=", 4) && kv[4]) {
+			if (strlen(kv + 4) >= IFNAMSIZ) {
+				snprintf(err, errlen, "tap name '%s' in --net is longer than %d bytes: use a shorter name",
+					 kv + 4, IFNAMSIZ - 1);
+				return -EINVAL;
+			}
 			snprintf(o->tap, sizeof(o->tap), "%s", kv + 4);
 		} else if (!strncmp(kv, "mac=", 4)) {
-			unsigned m[6];
-			char tail;
-			if (sscanf(kv + 4, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &tail) != 6) {
-				snprintf(err, errlen, "bad MAC address '%s' in --net", kv + 4);
+			if (parse_mac(kv + 4, o->mac, err, errlen))
 				return -EINVAL;
-			}
-			for (int i = 0; i < 6; i++) {
-				if (m[i] > 0xFF) {
-					snprintf(err, errlen, "bad MAC address '%s' in --net", kv + 4);
-					return -EINVAL;
-				}
-				o->mac[i] = (uint8_t)m[i];
-			}
-			if (o->mac[0] & 1) {
-				snprintf(err, errlen, "MAC address '%s' is a multicast address", kv + 4);
-				return -EINVAL;
-			}
 		} else {
 			snprintf(err, errlen, "bad --net option '%s': use tap=NAME[,mac=XX:XX:XX:XX:XX:XX]", kv);
 			return -EINVAL;

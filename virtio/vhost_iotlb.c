@@ -81,6 +81,7 @@ static void shadow_make_room(struct vhost_net *vh)
 		return;
 	struct vhost_iotlb_entry *old = &vh->shadow[vh->victim];
 	(void)send_invalidate(vh, old->iova, old->len);
+	vhost_iotlb_forget_answered(vh);
 	shadow_remove(vh, vh->victim);
 	vh->victim = (vh->victim + 1) % (vh->nshadow + 1);
 }
@@ -169,11 +170,38 @@ static void record_fault_once(struct vhost_net *vh, uint16_t rid, uint64_t iova,
 		vh->stats.faults--; /* it translates after all: nothing to record */
 }
 
+static bool page_in(const uint64_t *pages, unsigned n, unsigned cap, uint64_t page)
+{
+	for (unsigned i = 0; i < n && i < cap; i++)
+		if (pages[i] == page)
+			return true;
+	return false;
+}
+
+/* A miss was answered: its page joins both lists (see struct vhost_net). */
+static void note_answered(struct vhost_net *vh, uint64_t iova)
+{
+	uint64_t page = iova >> 12;
+	vh->answered[vh->nanswered++ % VHOST_IOTLB_ANSWERED] = page;
+	if (!page_in(vh->history, vh->nhistory, VHOST_IOTLB_HISTORY, page))
+		vh->history[vh->nhistory++ % VHOST_IOTLB_HISTORY] = page;
+}
+
+void vhost_iotlb_forget_answered(struct vhost_net *vh)
+{
+	vh->nanswered = 0;
+}
+
 static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
 {
 	dma_lock(vh->dma);
 	vh->stats.misses++;
 	if (!vh->iotlb) { /* a miss from before a reset */
+		dma_unlock(vh->dma);
+		return;
+	}
+	if (page_in(vh->answered, vh->nanswered, VHOST_IOTLB_ANSWERED, iova >> 12)) {
+		vh->stats.duplicates++; /* vhost has the entry, or the UPDATE is on its way */
 		dma_unlock(vh->dma);
 		return;
 	}
@@ -197,11 +225,16 @@ static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
 	}
 	if (ret) {
 		vh->stats.unanswered++;
-		record_fault_once(vh, rid, iova, need);
+		if (page_in(vh->history, vh->nhistory, VHOST_IOTLB_HISTORY, iova >> 12))
+			vh->stats.stale++;
+		else
+			record_fault_once(vh, rid, iova, need);
 		dma_unlock(vh->dma);
 		return;
 	}
 	publish_locked(vh, &t, iova, &ret);
+	if (!ret)
+		note_answered(vh, iova);
 	if (ret) {
 		vh->stats.unanswered++;
 		log_guest("vhost-iotlb: %s: cannot answer the miss at iova 0x%llx: %s", vh->vp->pci.name,
@@ -279,6 +312,7 @@ void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last)
 {
 	struct vhost_net *vh = opaque;
 	vh->nfaulted = 0; /* a new mapping may come; a later failure is news again */
+	vhost_iotlb_forget_answered(vh); /* vhost may no longer hold what was answered */
 	if (!vh->iotlb)
 		return;
 	if (!vh->shadow) { /* no record of what vhost holds: drop the whole range there */

@@ -132,20 +132,34 @@ static int prime_rings(struct vhost_net *vh)
 	vh->iotlb = true;
 	vh->nfaulted = 0;
 	vh->nshadow = vh->victim = 0; /* VHOST_SET_FEATURES started vhost on an empty IOTLB */
+	vh->nhistory = 0;
+	vhost_iotlb_forget_answered(vh);
 	int ret = vhost_iotlb_prime_rings_locked(vh, true);
 	dma_unlock(vh->dma);
 	return ret;
 }
 
-int vhost_net_start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t features, int tap_fd)
+/* Attaches the tap to every enabled queue (fd -1 detaches it). */
+static int set_backends(struct vhost_net *vh, int tap_fd)
+{
+	struct virtio_pci *vp = vh->vp;
+	for (unsigned q = 0; q < vp->ops->num_queues && q < VHOST_NET_QUEUES; q++) {
+		if (!vp->queues[q].enabled)
+			continue;
+		struct vhost_vring_file backend = { .index = q, .fd = tap_fd };
+		if (ioctl(vh->fd, VHOST_NET_SET_BACKEND, &backend) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* vhost_net_start() up to the first error; what it did stays. */
+static int start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t features, int tap_fd)
 {
 	const struct guest_memory *mem = vh->dma->mem;
 	bool iotlb = features & BIT(VIRTIO_F_ACCESS_PLATFORM);
-	vh->vp = vp;
 	if (iotlb) {
 		uint64_t bf = BIT(VHOST_BACKEND_F_IOTLB_MSG_V2);
-		if (!(vh->backend_features & bf))
-			return -ENOTSUP;
 		if (ioctl(vh->fd, VHOST_SET_BACKEND_FEATURES, &bf) < 0)
 			return -errno;
 	}
@@ -190,14 +204,35 @@ int vhost_net_start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t featur
 		if ((ret = prime_rings(vh)))
 			return ret;
 	}
-	for (unsigned q = 0; q < vp->ops->num_queues && q < VHOST_NET_QUEUES; q++) {
-		if (!vp->queues[q].enabled)
-			continue;
-		struct vhost_vring_file backend = { .index = q, .fd = tap_fd };
-		if (ioctl(vh->fd, VHOST_NET_SET_BACKEND, &backend) < 0)
-			return -errno;
+	return set_backends(vh, tap_fd);
+}
+
+int vhost_net_start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t features, int tap_fd)
+{
+	vh->vp = vp;
+	if ((features & BIT(VIRTIO_F_ACCESS_PLATFORM)) && !(vh->backend_features & BIT(VHOST_BACKEND_F_IOTLB_MSG_V2)))
+		return -ENOTSUP; /* before any ioctl: nothing to undo */
+	int ret = start(vh, vp, features, tap_fd);
+	/* A start that failed halfway (a queue's backend set, the IOTLB listener added) would stay
+	 * running with nobody to stop it, since the transport marks the device active only on
+	 * success, and the next start would find the rings busy (EBUSY): undo all of it. */
+	if (ret && vhost_net_stop(vh))
+		log_guest("vhost-net: %s: undoing a failed start failed", vp->pci.name);
+	return ret;
+}
+
+int vhost_net_set_dma(struct vhost_net *vh, int tap_fd)
+{
+	if (tap_fd < 0)
+		return set_backends(vh, -1); /* each queue's worker stopped and flushed */
+	if (vh->iotlb) {
+		/* Bus mastering off dropped vhost's IOTLB; vhost reads the used ring at SET_BACKEND,
+		 * where a miss is an error. */
+		int ret = prime_rings(vh);
+		if (ret)
+			return ret;
 	}
-	return 0;
+	return set_backends(vh, tap_fd);
 }
 
 int vhost_net_stop(struct vhost_net *vh)
@@ -205,6 +240,7 @@ int vhost_net_stop(struct vhost_net *vh)
 	dma_lock(vh->dma);
 	vh->iotlb = false;
 	vh->nshadow = vh->victim = 0;
+	vhost_iotlb_forget_answered(vh);
 	dma_unlock(vh->dma);
 	dma_remove_listener(vh->dma, vh);
 	/* RESET_OWNER stops both backends, flushes the workers and frees the IOTLB and memory table;

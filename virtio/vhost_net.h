@@ -17,6 +17,8 @@
 #define VHOST_NET_QUEUES 2
 #define VHOST_IOTLB_FAULT_MEMORY 16 /* IOVA pages whose fault was recorded (one per page) */
 #define VHOST_IOTLB_SHADOW 2048     /* vhost keeps at most 2048 entries (drivers/vhost/vhost.c) */
+#define VHOST_IOTLB_ANSWERED 64     /* missed pages answered since the last invalidation, kept */
+#define VHOST_IOTLB_HISTORY 1024    /* missed pages answered lately, invalidations or not */
 
 struct virtio_pci;
 
@@ -31,6 +33,9 @@ struct vhost_iotlb_stats {
 	uint64_t vring_errors;  /* VHOST_SET_VRING_ERR events: a buffer vhost could not access */
 	uint64_t kept;          /* entries a wide flush left in vhost because the tables still map them */
 	uint64_t republished;   /* updates sent for the still-mapped rest of a partly invalidated entry */
+	uint64_t duplicates;    /* misses for a page already answered and not invalidated since: skipped */
+	uint64_t stale;         /* misses for a page answered lately that no longer translates: refused
+				 * without a fault record (a duplicate read after the guest's unmap) */
 };
 
 /* What vmm told vhost its IOTLB holds: every UPDATE sent and not yet invalidated. vhost may hold
@@ -53,6 +58,16 @@ struct vhost_net {
 	unsigned nshadow, victim;
 	uint64_t faulted[VHOST_IOTLB_FAULT_MEMORY];
 	unsigned nfaulted;
+	/* vhost queues a MISS at every wake-up of a stalled queue (each kick, and for RX each packet
+	 * that arrives), so several MISS messages for one page wait in the fd and the later ones are
+	 * duplicates. answered: pages answered since the last invalidation (vhost still holds them:
+	 * it retires an entry only after 2048 newer ones), whose misses are skipped. history: pages
+	 * answered lately whatever happened since; a duplicate read after the guest unmapped the
+	 * page no longer translates, and is refused without a fault record. */
+	uint64_t answered[VHOST_IOTLB_ANSWERED];
+	unsigned nanswered;
+	uint64_t history[VHOST_IOTLB_HISTORY];
+	unsigned nhistory;
 	struct vhost_iotlb_stats stats;
 };
 
@@ -62,8 +77,14 @@ int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loo
 		   size_t errlen) __must_check;
 void vhost_net_close(struct vhost_net *vh);
 /* Features, memory table, the rings of every enabled queue with their kick, call and error
- * eventfds, the IOTLB primed with the rings when ACCESS_PLATFORM is on, and the tap as backend. */
+ * eventfds, the IOTLB primed with the rings when ACCESS_PLATFORM is on, and the tap as backend.
+ * On failure nothing stays started (vhost_net_stop() undid it). */
 int vhost_net_start(struct vhost_net *vh, struct virtio_pci *vp, uint64_t features, int tap_fd) __must_check;
+/* Bus Master Enable, while started: tap_fd -1 detaches the tap from every queue
+ * (VHOST_NET_SET_BACKEND -1 stops and flushes its worker: no ring or buffer access, no call),
+ * keeping the rings' state in vhost; the tap fd attaches it again (the IOTLB primed with the
+ * rings first), and the queues go on where they stopped. */
+int vhost_net_set_dma(struct vhost_net *vh, int tap_fd) __must_check;
 /* Stops both queues and forgets the driver's state and the IOTLB (VHOST_RESET_OWNER), keeping
  * the same vhost fd for the next start. */
 int vhost_net_stop(struct vhost_net *vh) __must_check;
@@ -78,6 +99,8 @@ int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, 
 /* Sends the ring areas of every enabled queue, where the tables map them (lock held). Returns the
  * first error: at once when stop_at_error, else after trying every area (each failure logged). */
 int vhost_iotlb_prime_rings_locked(struct vhost_net *vh, bool stop_at_error);
+/* vhost's IOTLB was emptied or cut (an INVALIDATE, a new start): no miss is a duplicate. */
+void vhost_iotlb_forget_answered(struct vhost_net *vh);
 /* Event-loop callbacks: IOTLB misses, vring errors. */
 bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents);
 bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents);

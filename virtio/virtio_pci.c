@@ -92,12 +92,19 @@ static void bar_moved(struct pci_device *dev, unsigned bar, uint64_t old_addr, u
 	pthread_mutex_unlock(&vp->lock);
 }
 
-/* The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9): the driver picks bar, offset and length in the
- * capability, then reads or writes pci_cfg_data to reach BAR memory through config space. */
-static bool cfg_window_access(struct virtio_pci *vp, unsigned reg, unsigned len, void *data, bool is_write)
+/* The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9): the driver picks bar, offset and length (1, 2
+ * or 4) in the capability, then reads or writes pci_cfg_data to reach BAR memory through config
+ * space. Firmware does 1- and 2-byte accesses this way (device_status, queue_select,
+ * queue_notify), with a config access of that width. As the device requirements say (and QEMU
+ * does), any access that touches pci_cfg_data makes one BAR access of cap.length bytes at
+ * cap.offset: a write sends the first cap.length bytes of pci_cfg_data, a read fills them, and the
+ * config read returns the bytes of pci_cfg_data it covers (`data`: config space as read, `reg`
+ * and `len` the config access). A bad window does nothing: a write is dropped, a read returns
+ * what config space holds. */
+static bool cfg_window_access(struct virtio_pci *vp, unsigned reg, unsigned len, uint8_t *data, bool is_write)
 {
 	unsigned data_reg = vp->cfg_cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
-	if (reg != data_reg || len != 4)
+	if (!vp->cfg_cap || reg >= data_reg + 4 || reg + len <= data_reg)
 		return false;
 	struct virtio_pci_cfg_cap c;
 	memcpy(&c, &vp->pci.cfg[vp->cfg_cap], sizeof(c));
@@ -114,40 +121,36 @@ static bool cfg_window_access(struct virtio_pci *vp, unsigned reg, unsigned len,
 			  c.cap.bar, c.cap.offset);
 		return true;
 	}
-	if (is_write)
-		ops->write(opaque, c.cap.offset, data, n);
-	else
-		ops->read(opaque, c.cap.offset, data, n);
+	if (is_write) {
+		ops->write(opaque, c.cap.offset, c.pci_cfg_data, n);
+		return true;
+	}
+	ops->read(opaque, c.cap.offset, c.pci_cfg_data, n);
+	for (unsigned i = 0; i < len; i++)
+		if (reg + i >= data_reg && reg + i < data_reg + 4)
+			data[i] = c.pci_cfg_data[reg + i - data_reg];
 	return true;
 }
 
-static bool rid_matches(void *ctx, uint16_t rid) { return *(const uint16_t *)ctx == rid; }
+static void bus_master_changed_locked(struct virtio_pci *vp, bool master);
 
 static void config_written(struct pci_device *dev, unsigned reg, unsigned len)
 {
 	struct virtio_pci *vp = dev->owner;
-	/* Bus Master Enable cleared: the device may issue no more DMA. Behind the IOMMU its IOTLB
-	 * users drop every translation and get no new one until it is set again. */
-	bool master = pci_bus_master_enabled(dev);
-	if (vp->bus_master && !master && vp->dma) {
-		dma_lock(vp->dma);
-		dma_notify_locked(vp->dma, rid_matches, &dev->rid, 0, UINT64_MAX);
-		dma_unlock(vp->dma);
-	}
-	vp->bus_master = master;
-	if (reg < vp->msix.cap + MSIX_CAP_SIZE && reg + len > vp->msix.cap)
+	pthread_mutex_lock(&vp->lock);
+	bool master = pci_bus_master_enabled(dev), changed = master != vp->bus_master;
+	if (changed)
+		bus_master_changed_locked(vp, master);
+	pthread_mutex_unlock(&vp->lock);
+	/* Enable, function mask, or Bus Master Enable: every vector's route and irqfds follow. */
+	if (changed || (reg < vp->msix.cap + MSIX_CAP_SIZE && reg + len > vp->msix.cap))
 		pci_msix_config_written(&vp->msix);
-	uint32_t val;
-	memcpy(&val, &dev->cfg[reg & ~3U], 4);
-	cfg_window_access(vp, reg, len, &val, true);
+	cfg_window_access(vp, reg, len, NULL, true);
 }
 
 static void config_read(struct pci_device *dev, unsigned reg, void *data, unsigned len)
 {
-	struct virtio_pci *vp = dev->owner;
-	uint32_t val = 0;
-	if (cfg_window_access(vp, reg, len, &val, false))
-		memcpy(data, &val, len);
+	cfg_window_access(dev->owner, reg, len, data, false);
 }
 
 static void add_vendor_cap(struct pci_device *dev, uint8_t type, uint8_t bar, uint32_t off, uint32_t len, bool notify)
@@ -263,9 +266,10 @@ static void device_reset(struct virtio_pci *vp)
 	if (vp->active)
 		vp->ops->reset(vp->dev, vp);
 	vp->active = false;
+	/* Each queue's own binding: other queues may share its vector (4.1.4.3). */
 	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
 		uint16_t vec = vp->queues[q].msix_vector;
-		if (vec < nvectors(vp) && pci_msix_bind_irqfd(&vp->msix, vec, -1))
+		if (vec < nvectors(vp) && pci_msix_unbind_irqfd(&vp->msix, vec, vp->queues[q].call_fd))
 			log_guest("virtio-pci: %s: unbinding queue %u's interrupt failed", vp->pci.name, q);
 	}
 	vp->status = 0;
@@ -382,6 +386,51 @@ static void activate(struct virtio_pci *vp)
 	vp->active = true;
 }
 
+/* Stops a running data path (the device's reset), e.g. before NEEDS_RESET. Lock held. */
+static void stop_data_path(struct virtio_pci *vp)
+{
+	if (vp->active)
+		vp->ops->reset(vp->dev, vp);
+	vp->active = false;
+}
+
+static bool rid_matches(void *ctx, uint16_t rid) { return *(const uint16_t *)ctx == rid; }
+
+/* Bus Master Enable changed (PCI Local Bus 3.0, 6.2.2): without it the function may issue no
+ * memory request, so no DMA and no MSI. As a real device that cannot master the bus simply does
+ * nothing until it may, the data path waits: DRIVER_OK while it is clear starts nothing, and
+ * setting it starts the device then; clearing it while running stops the data path's DMA
+ * (ops->bus_master) with the rings' state kept, and setting it again resumes there. The MSI-X
+ * side (irqfds detached, messages held pending) is pci_msix's. Lock held. */
+static void bus_master_changed_locked(struct virtio_pci *vp, bool master)
+{
+	vp->bus_master = master;
+	const char *fail = NULL;
+	int ret = 0;
+	if (!master) {
+		if (vp->active && vp->ops->bus_master && (ret = vp->ops->bus_master(vp->dev, vp, false)))
+			fail = "stopping DMA for Bus Master Enable failed";
+		/* Behind the IOMMU, IOTLB users drop every translation and get no new one until it is
+		 * set again. */
+		if (vp->dma) {
+			dma_lock(vp->dma);
+			dma_notify_locked(vp->dma, rid_matches, &vp->pci.rid, 0, UINT64_MAX);
+			dma_unlock(vp->dma);
+		}
+	} else if (vp->active) {
+		if (vp->ops->bus_master && (ret = vp->ops->bus_master(vp->dev, vp, true)))
+			fail = "resuming DMA after Bus Master Enable failed";
+	} else if ((vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & STATUS_NEEDS_RESET)) {
+		activate(vp); /* DRIVER_OK came while bus mastering was off */
+	}
+	if (fail) {
+		char why[112];
+		snprintf(why, sizeof(why), "%s (%s)", fail, strerror(-ret));
+		stop_data_path(vp);
+		needs_reset_locked(vp, why);
+	}
+}
+
 static void write_status(struct virtio_pci *vp, uint8_t val)
 {
 	if (val == 0) {
@@ -389,6 +438,19 @@ static void write_status(struct virtio_pci *vp, uint8_t val)
 		return;
 	}
 	uint8_t old = vp->status;
+	/* Virtio 1.2, 2.1.2: the driver must not clear a status bit; only 0 resets. Once DRIVER_OK
+	 * is set, storing such a write would turn off the feature lock and the queue-field freeze
+	 * while the data path runs, and would let rings at any address in unchecked; ignoring it
+	 * would leave a driver that believes it stopped the device with a device still doing DMA.
+	 * So it is a device error, as QEMU treats a bad ring: the status keeps its bits, the data
+	 * path stops and the device asks for a reset (DEVICE_NEEDS_RESET). */
+	if ((old & VIRTIO_CONFIG_S_DRIVER_OK) && (old & ~val & ~STATUS_NEEDS_RESET)) {
+		char why[96];
+		snprintf(why, sizeof(why), "status 0x%02x written over 0x%02x clears bits after DRIVER_OK", val, old);
+		stop_data_path(vp);
+		needs_reset_locked(vp, why);
+		return;
+	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		uint64_t offered = virtio_pci_offered_features(vp);
 		/* The device refuses features it did not offer, and drivers without VERSION_1. */
@@ -406,6 +468,9 @@ static void write_status(struct virtio_pci *vp, uint8_t val)
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) && !vp->active) {
 		if (!(vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
 			needs_reset_locked(vp, "DRIVER_OK without FEATURES_OK");
+		else if (!vp->bus_master)
+			log_guest("virtio-pci: %s: DRIVER_OK with Bus Master Enable clear; the device starts when it is set",
+				  vp->pci.name);
 		else
 			activate(vp);
 	}

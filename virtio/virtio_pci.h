@@ -63,6 +63,11 @@ struct virtio_device_ops {
 	int (*activate)(void *dev, struct virtio_pci *vp);
 	/* Status 0: stop the data path and forget the driver's state. */
 	void (*reset)(void *dev, struct virtio_pci *vp);
+	/* Bus Master Enable cleared (on false) or set again (on true) while the data path runs:
+	 * stop all DMA, keeping the rings' state, then take it up where it stopped. NULL: a device
+	 * without DMA of its own. A negative return stops the data path and makes the device
+	 * NEEDS_RESET. (DRIVER_OK while it is clear waits for it: activate() runs when it is set.) */
+	int (*bus_master)(void *dev, struct virtio_pci *vp, bool on);
 };
 
 struct virtio_pci {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #define ENTRY_64_OFFSET     0x200     /* startup_64 is 512 bytes into the protected-mode code */
 #define TYPE_OF_LOADER_UNDEFINED 0xFF
 
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
@@ -74,6 +76,40 @@ int boot_check_bzimage(const uint8_t *kernel, size_t kernel_len, struct setup_he
 	return 0;
 }
 
+int boot_plan(const struct setup_header *h, uint64_t kernel_len, uint64_t initrd_len, uint64_t low_ram_end,
+	      struct boot_plan *plan, char *err, size_t errlen)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->setup_size = ((uint64_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
+	if (plan->setup_size >= kernel_len)
+		return fail(err, errlen, -ENOEXEC, "not a bzImage: setup (%llu bytes) fills the file",
+			    (unsigned long long)plan->setup_size);
+	uint64_t pm_size = kernel_len - plan->setup_size;
+	/* The kernel decompresses in place and needs init_size bytes from its load address. */
+	uint64_t need = h->init_size > pm_size ? h->init_size : pm_size;
+	if (need > low_ram_end || KERNEL_LOAD_ADDR + need > low_ram_end)
+		return fail(err, errlen, -EFBIG,
+			    "the kernel needs %llu MiB of RAM (it decompresses in place from 1 MiB), more than the guest's %llu MiB below the PCI hole; give the guest more memory (--memory)",
+			    (unsigned long long)((KERNEL_LOAD_ADDR + need + MiB - 1) >> 20),
+			    (unsigned long long)(low_ram_end >> 20));
+	plan->kernel_end = KERNEL_LOAD_ADDR + need;
+	if (initrd_len) {
+		/* Highest page-aligned spot below initrd_addr_max and the end of low RAM. */
+		uint64_t limit = (uint64_t)h->initrd_addr_max + 1;
+		bool ram_limits = limit >= low_ram_end;
+		if (ram_limits)
+			limit = low_ram_end;
+		if (initrd_len > limit || ((limit - initrd_len) & ~0xFFFULL) < plan->kernel_end)
+			return fail(err, errlen, -EFBIG, "the initrd (%llu MiB) does not fit below %llu MiB next to the kernel (%llu MiB); %s",
+				    (unsigned long long)(initrd_len >> 20), (unsigned long long)(limit >> 20),
+				    (unsigned long long)(plan->kernel_end >> 20),
+				    ram_limits ? "give the guest more memory (--memory) or use a smaller initrd"
+					       : "this kernel takes no initrd above that (initrd_addr_max): use a smaller initrd");
+		plan->initrd_addr = (limit - initrd_len) & ~0xFFFULL;
+	}
+	return 0;
+}
+
 int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_t kernel_len,
 		    const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
 		    struct boot_info *info, char *err, size_t errlen)
@@ -85,19 +121,13 @@ int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_
 	if (ret)
 		return ret;
 	struct setup_header *h = &bp.hdr;
+	struct boot_plan plan;
+	if ((ret = boot_plan(h, kernel_len, initrd ? initrd_len : 0, guest_low_ram_end(mem), &plan, err, errlen)))
+		return ret;
 
-	size_t setup_size = ((size_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
-	if (setup_size >= kernel_len)
-		return fail(err, errlen, -ENOEXEC, "not a bzImage: setup (%zu bytes) fills the file", setup_size);
-	size_t pm_size = kernel_len - setup_size;
-	/* The kernel decompresses in place and needs init_size bytes from its load address. */
-	uint64_t need = h->init_size > pm_size ? h->init_size : pm_size;
-	if (KERNEL_LOAD_ADDR + need > guest_low_ram_end(mem))
-		return fail(err, errlen, -ENOMEM, "the kernel needs %llu MiB above 1 MiB; give the guest more memory",
-			    (unsigned long long)(need >> 20) + 1);
-	if (guest_write(mem, KERNEL_LOAD_ADDR, kernel + setup_size, pm_size))
+	if (guest_write(mem, KERNEL_LOAD_ADDR, kernel + plan.setup_size, kernel_len - plan.setup_size))
 		return fail(err, errlen, -EFAULT, "kernel does not fit in guest memory");
-	info->kernel_end = KERNEL_LOAD_ADDR + need;
+	info->kernel_end = plan.kernel_end;
 
 	size_t cmdlen = strlen(cmdline);
 	uint32_t cmdmax = h->cmdline_size ? h->cmdline_size : 255;
@@ -107,19 +137,11 @@ int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_
 		return fail(err, errlen, -EFAULT, "no room for the command line");
 
 	if (initrd && initrd_len) {
-		/* Highest page-aligned spot below initrd_addr_max and the end of low RAM. */
-		uint64_t limit = (uint64_t)h->initrd_addr_max + 1;
-		if (limit > guest_low_ram_end(mem))
-			limit = guest_low_ram_end(mem);
-		if (initrd_len > limit || ((limit - initrd_len) & ~0xFFFULL) < info->kernel_end)
-			return fail(err, errlen, -ENOMEM, "the initrd (%zu MiB) does not fit below %llu MiB next to the kernel; give the guest more memory",
-				    initrd_len >> 20, (unsigned long long)(limit >> 20));
-		uint64_t addr = (limit - initrd_len) & ~0xFFFULL;
-		if (guest_write(mem, addr, initrd, initrd_len))
+		if (guest_write(mem, plan.initrd_addr, initrd, initrd_len))
 			return fail(err, errlen, -EFAULT, "no room for the initrd");
-		h->ramdisk_image = (uint32_t)addr;
+		h->ramdisk_image = (uint32_t)plan.initrd_addr;
 		h->ramdisk_size = (uint32_t)initrd_len;
-		info->initrd_addr = addr;
+		info->initrd_addr = plan.initrd_addr;
 		info->initrd_size = initrd_len;
 	}
 

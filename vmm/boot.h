@@ -30,6 +30,20 @@ unsigned boot_build_e820(const struct guest_memory *mem, struct boot_e820_entry 
 int boot_check_bzimage(const uint8_t *kernel, size_t kernel_len, struct setup_header *hdr,
 		       char *err, size_t errlen) __must_check;
 
+/* Where a kernel and its initrd go in low RAM. */
+struct boot_plan {
+	uint64_t setup_size;  /* real-mode part of the file, not loaded */
+	uint64_t kernel_end;  /* KERNEL_LOAD_ADDR + what the kernel needs to decompress in place */
+	uint64_t initrd_addr; /* 0 without an initrd */
+};
+
+/* Checks, from the setup header and the file sizes alone (before either file is read), that a
+ * kernel of kernel_len bytes and an initrd of initrd_len bytes (0: none) fit in low RAM ending at
+ * low_ram_end: -ENOEXEC when the setup fills the file, -EFBIG when the kernel or the initrd does
+ * not fit, each with a one-line reason in `err` that says what to do. */
+int boot_plan(const struct setup_header *h, uint64_t kernel_len, uint64_t initrd_len, uint64_t low_ram_end,
+	      struct boot_plan *plan, char *err, size_t errlen) __must_check;
+
 /* Checks and loads a bzImage image (already read into memory), the initrd and the command line,
  * and fills the zero page. `err` receives a one-line reason on failure. */
 int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_t kernel_len,

@@ -33,21 +33,28 @@ void event_loop_arm(struct event_loop *l, int id)
 	}
 	if (!sqe)
 		return;
-	io_uring_prep_poll_add(sqe, s->fd, POLLIN);
+	io_uring_prep_poll_add(sqe, s->fd, s->events);
 	io_uring_sqe_set_data64(sqe, (uint64_t)id);
 	s->armed = true;
 }
 
-int event_loop_add(struct event_loop *l, int fd, event_fn fn, void *opaque)
+int event_loop_add_events(struct event_loop *l, int fd, unsigned events, bool armed, event_fn fn, void *opaque)
 {
 	for (int id = 0; id < EVENT_LOOP_MAX_SOURCES; id++) {
 		if (!l->sources[id].used) {
-			l->sources[id] = (struct event_source){ .fd = fd, .fn = fn, .opaque = opaque, .used = true };
-			event_loop_arm(l, id);
+			l->sources[id] = (struct event_source){ .fd = fd, .events = events, .fn = fn,
+								.opaque = opaque, .used = true };
+			if (armed)
+				event_loop_arm(l, id);
 			return id;
 		}
 	}
 	return -ENOSPC;
+}
+
+int event_loop_add(struct event_loop *l, int fd, event_fn fn, void *opaque)
+{
+	return event_loop_add_events(l, fd, POLLIN, true, fn, opaque);
 }
 
 int event_loop_run_once(struct event_loop *l, int timeout_ms)

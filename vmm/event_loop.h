@@ -10,12 +10,14 @@
 
 #define EVENT_LOOP_MAX_SOURCES 16
 
-/* Called on the loop's thread when fd is readable (revents: the poll bits). Returns true to
- * keep watching the fd, false to stop until event_loop_arm() is called again. */
+/* Called on the loop's thread when fd is ready: readable, or what event_loop_add_events() asked
+ * for (revents: the poll bits). Returns true to keep watching the fd, false to stop until
+ * event_loop_arm() is called again. */
 typedef bool (*event_fn)(void *opaque, int fd, unsigned revents);
 
 struct event_source {
 	int fd;
+	unsigned events; /* poll bits to wait for: POLLIN unless event_loop_add_events() said */
 	event_fn fn;
 	void *opaque;
 	bool armed; /* a poll request is queued */
@@ -33,6 +35,10 @@ int event_loop_init(struct event_loop *l) __must_check;
 void event_loop_destroy(struct event_loop *l);
 /* Watches fd; returns the source's id (>= 0) or -ENOSPC. */
 int event_loop_add(struct event_loop *l, int fd, event_fn fn, void *opaque) __must_check;
+/* The same for other poll bits (POLLOUT: a writer that waits for room). armed: watch it now, or
+ * only from the first event_loop_arm(). */
+int event_loop_add_events(struct event_loop *l, int fd, unsigned events, bool armed, event_fn fn,
+			  void *opaque) __must_check;
 /* Watches the source again after its callback returned false. */
 void event_loop_arm(struct event_loop *l, int id);
 /* Waits up to timeout_ms (-1: no limit) for events and runs their callbacks. Returns 0, or a

@@ -220,6 +220,17 @@ int irq_routing_signal(struct irq_routing *rt, unsigned gsi)
 	return 0;
 }
 
+int irq_routing_vector(struct irq_routing *rt, unsigned gsi)
+{
+	if (gsi >= IRQ_ROUTING_MAX_GSI)
+		return -1;
+	pthread_mutex_lock(&rt->lock);
+	const struct irq_route *r = &rt->routes[gsi];
+	int vector = r->valid && r->routed ? (int)(r->out.data & MSI_DATA_VECTOR_MASK) : -1;
+	pthread_mutex_unlock(&rt->lock);
+	return vector;
+}
+
 int irq_routing_alloc_gsi(struct irq_routing *rt)
 {
 	int gsi = -ENOSPC;

@@ -75,6 +75,8 @@ int irq_routing_batch_end(struct irq_routing *rt) __must_check;
 /* The remapper's entries first..last changed (an invalidation): every route naming one of them,
  * and with all_formats also the routes naming none, is translated again; one commit. */
 int irq_routing_retranslate(struct irq_routing *rt, unsigned first, unsigned last, bool all_formats) __must_check;
+/* The vector KVM delivers for the GSI (its translated message), -1 when it has no route. */
+int irq_routing_vector(struct irq_routing *rt, unsigned gsi);
 /* A free GSI above the IOAPIC pins (for an MSI-X vector), or -ENOSPC. */
 int irq_routing_alloc_gsi(struct irq_routing *rt) __must_check;
 /* Deliver a device's message now (KVM_SIGNAL_MSI), translated like its routes. A blocked

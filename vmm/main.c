@@ -97,22 +97,6 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Reads the start of the kernel file and checks its boot header. */
-static int check_kernel(const char *path)
-{
-	uint8_t head[16384];
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return usage_error("cannot read kernel '%s': %s", path, strerror(errno));
-	size_t n = fread(head, 1, sizeof(head), f);
-	fclose(f);
-	struct setup_header hdr;
-	char err[256];
-	if (boot_check_bzimage(head, n, &hdr, err, sizeof(err)))
-		return usage_error("%s: %s", path, err);
-	return 0;
-}
-
 static int parse_run(int argc, char **argv, struct options *o)
 {
 	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS, OPT_NET, OPT_IOMMU };
@@ -132,8 +116,10 @@ static int parse_run(int argc, char **argv, struct options *o)
 	o->vm.console_out_fd = STDOUT_FILENO;
 	optind = 1;
 	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	int c, at;
+	/* There are no short options and vmm stops at the first error, so each call starts on a new
+	 * element: argv[at] is what the user typed, even for "-xyz" (where optind does not move). */
+	while (at = optind, (c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->vm.kernel_path = optarg; break;
 		case 'i': o->vm.initrd_path = optarg; break;
@@ -178,19 +164,19 @@ static int parse_run(int argc, char **argv, struct options *o)
 			break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default:
-			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			return usage_error("unknown or incomplete option '%s'", argv[at]);
 		}
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->vm.kernel_path)
 		return usage_error("%s", "run needs --kernel PATH");
-	/* Check the files before touching KVM, so that a typo gets the right message anywhere. */
-	if (access(o->vm.kernel_path, R_OK))
-		return usage_error("cannot read kernel '%s'", o->vm.kernel_path);
-	if (o->vm.initrd_path && access(o->vm.initrd_path, R_OK))
-		return usage_error("cannot read initrd '%s'", o->vm.initrd_path);
-	return check_kernel(o->vm.kernel_path);
+	/* Check the files before touching KVM, so that a typo gets the right message anywhere: kind
+	 * (a FIFO would block), boot header and sizes, without reading them whole. */
+	char err[512];
+	if (vm_check_inputs(&o->vm, err, sizeof(err)))
+		return usage_error("%s", err);
+	return 0;
 }
 
 static int open_kvm(struct kvm *kvm)
@@ -213,6 +199,7 @@ static void print_exit_stats(struct vm *vm)
 		if (counts[r])
 			fprintf(stderr, " %s=%llu", vm_exit_reason_name(r), (unsigned long long)counts[r]);
 	fprintf(stderr, "\n");
+	uart8250_print_tx_stats(&vm->uart, stderr);
 	vm_print_dma_stats(vm, stderr);
 }
 
@@ -318,6 +305,7 @@ static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
 			event_loop_arm(&vm->loop, m.stdin_id);
 		}
 	}
+	uart8250_tx_drain(&vm->uart); /* what the guest printed last goes before our exit lines */
 	return atomic_load(&vm->stop_reason);
 }
 
@@ -359,7 +347,7 @@ static int cmd_run(int argc, char **argv)
 			console_restore();
 			fprintf(stderr, "vmm: %s\n", err);
 			/* A kernel, initrd or command line that cannot be loaded is bad input. */
-			return ret == -ENOEXEC || ret == -E2BIG ? EXIT_USAGE : EXIT_VMM_FAILURE;
+			return ret == -ENOEXEC || ret == -E2BIG || ret == -EFBIG ? EXIT_USAGE : EXIT_VMM_FAILURE;
 		}
 		int reason = event_loop(&vm, sfd, err, sizeof(err));
 		int signo = vm.stop_signal;
@@ -411,9 +399,18 @@ static int cmd_kvm_check(void)
 
 static int cmd_bench_exit(int argc, char **argv)
 {
-	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
-	if (!n)
-		return usage_error("bad iteration count '%s'", argv[1]);
+	uint64_t n = 100000;
+	if (argc > 2)
+		return usage_error("unexpected argument '%s' after the iteration count", argv[2]);
+	if (argc > 1) {
+		/* Digits only: strtoull() would take "-5" as 2^64-5 and "10x" as 10. */
+		const char *s = argv[1];
+		char *end;
+		errno = 0;
+		n = strtoull(s, &end, 10);
+		if (*s < '0' || *s > '9' || *end || errno || !n)
+			return usage_error("bad iteration count '%s': use a whole number, 1 or more", s);
+	}
 	struct kvm kvm;
 	int status = open_kvm(&kvm);
 	if (status)

@@ -19,7 +19,7 @@ int guest_memory_init(struct guest_memory *mem, uint64_t ram_size)
 	madvise(host, ram_size, MADV_MERGEABLE); /* harmless where KSM is off */
 	mem->host = host;
 	mem->ram_size = ram_size;
-	uint64_t low = ram_size < PCI_HOLE_START ? ram_size : PCI_HOLE_START;
+	uint64_t low = guest_low_ram_end_for(ram_size);
 	mem->regions[0] = (struct guest_region){ .gpa = 0, .size = low, .host = mem->host };
 	mem->nregions = 1;
 	if (ram_size > low) {
@@ -70,4 +70,9 @@ int guest_write(const struct guest_memory *mem, uint64_t gpa, const void *buf, s
 uint64_t guest_low_ram_end(const struct guest_memory *mem)
 {
 	return mem->regions[0].size;
+}
+
+uint64_t guest_low_ram_end_for(uint64_t ram_size)
+{
+	return ram_size < PCI_HOLE_START ? ram_size : PCI_HOLE_START;
 }

@@ -35,5 +35,7 @@ int guest_write(const struct guest_memory *mem, uint64_t gpa, const void *buf, s
 
 /* End of RAM below the PCI hole. */
 uint64_t guest_low_ram_end(const struct guest_memory *mem);
+/* The same for a RAM size, before any memory is set up (the command line's checks). */
+uint64_t guest_low_ram_end_for(uint64_t ram_size);
 
 #endif

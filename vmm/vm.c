@@ -100,6 +100,7 @@ static int board_init(struct vm *vm, const struct vm_config *cfg)
 		irq_routing_set_remapper(&vm->routing, &(struct irq_remapper){ .remap = vtd_ir_remap, .opaque = vm->vtd });
 	if ((ret = ioapic_init(&vm->ioapic, &vm->routing, 0, IOAPIC_SID)) ||
 	    (ret = uart8250_init(&vm->uart, console_out_fd, set_uart_irq, vm)) ||
+	    (ret = uart8250_attach_loop(&vm->uart, &vm->loop)) ||
 	    (ret = pm_init(&vm->pm, set_sci, pm_event, vm)) || (ret = rtc_init(&vm->rtc)) ||
 	    (ret = pci_bus_init(&vm->pci, &vm->mmio)))
 		return ret;
@@ -132,41 +133,135 @@ static int board_init(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+/* An input file (kernel or initrd), open and checked but not read yet. */
+struct input_file {
+	const char *what, *path;
+	int fd;
+	uint64_t size;
+};
+
+static const char *file_kind(mode_t mode)
 {
-	*buf = NULL;
-	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "not a regular file";
+	}
+}
+
+/* Opens without blocking (a FIFO would block open() until a writer came) and looks at the file
+ * before reading a byte of it: only regular files are read. -ENOEXEC for any other kind. */
+static int input_open(struct input_file *f, const char *what, const char *path, char *err, size_t errlen)
+{
+	*f = (struct input_file){ .what = what, .path = path, .fd = -1 };
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	int flags;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
+		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", path);
-		close(fd);
-		return -EINVAL;
+		snprintf(err, errlen, "%s '%s' is %s, not a regular file: give the path of the %s file", what, path,
+			 file_kind(st.st_mode), what);
+		return -ENOEXEC;
 	}
-	*buf = malloc(st.st_size ? st.st_size : 1);
-	size_t got = 0;
-	while (*buf && got < (size_t)st.st_size) {
-		ssize_t r = read(fd, *buf + got, st.st_size - got);
-		if (r <= 0)
-			break;
-		got += r;
+	if ((flags = fcntl(f->fd, F_GETFL)) < 0 || fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(e));
+		return -e;
 	}
-	close(fd);
-	if (!*buf || got != (size_t)st.st_size) {
-		snprintf(err, errlen, "cannot read %s", path);
-		free(*buf);
-		*buf = NULL;
-		return -EIO;
-	}
-	*len = got;
+	f->size = (uint64_t)st.st_size;
 	return 0;
+}
+
+static void input_close(struct input_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* Reads the whole (already size-checked) file; -EIO if it changed size meanwhile. */
+static int input_read(const struct input_file *f, uint8_t **buf, char *err, size_t errlen)
+{
+	*buf = malloc(f->size ? f->size : 1);
+	if (!*buf) {
+		snprintf(err, errlen, "cannot read %s '%s': no memory for its %llu MiB", f->what, f->path,
+			 (unsigned long long)(f->size >> 20));
+		return -ENOMEM;
+	}
+	uint64_t got = 0;
+	while (got < f->size) {
+		ssize_t r = pread(f->fd, *buf + got, f->size - got, (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errlen, "cannot read %s '%s': %s", f->what, f->path,
+				 r < 0 ? strerror(errno) : "it became shorter while being read");
+			free(*buf);
+			*buf = NULL;
+			return -EIO;
+		}
+		got += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* Opens the kernel and the initrd and checks, from the kernel's header and the two sizes, that
+ * they can be loaded into this much RAM, before either is read whole: a huge (sparse) file costs
+ * nothing. Bad input is -ENOEXEC (not a regular file or not a bzImage) or -EFBIG (does not fit),
+ * with a one-line reason in `err`. The files stay open for the caller, who closes them. */
+static int inputs_open(const struct vm_config *cfg, struct input_file *kernel, struct input_file *initrd,
+		       char *err, size_t errlen)
+{
+	*initrd = (struct input_file){ .fd = -1 };
+	int ret = input_open(kernel, "kernel", cfg->kernel_path, err, errlen);
+	if (ret)
+		return ret;
+	if (kernel->size > cfg->memory) {
+		snprintf(err, errlen, "kernel '%s' is %llu MiB, larger than the guest's %llu MiB of RAM; give the guest more memory (--memory)",
+			 kernel->path, (unsigned long long)(kernel->size >> 20), (unsigned long long)(cfg->memory >> 20));
+		return -EFBIG;
+	}
+	uint8_t head[16384];
+	ssize_t n = pread(kernel->fd, head, sizeof(head), 0);
+	if (n < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read kernel '%s': %s", kernel->path, strerror(e));
+		return -e;
+	}
+	struct setup_header hdr;
+	char why[256];
+	if ((ret = boot_check_bzimage(head, (size_t)n, &hdr, why, sizeof(why)))) {
+		snprintf(err, errlen, "%s: %s", kernel->path, why);
+		return ret;
+	}
+	if (cfg->initrd_path && (ret = input_open(initrd, "initrd", cfg->initrd_path, err, errlen)))
+		return ret;
+	/* The kernel alone first, so that the message names the file that does not fit. */
+	struct boot_plan plan;
+	uint64_t low_ram_end = guest_low_ram_end_for(cfg->memory);
+	if ((ret = boot_plan(&hdr, kernel->size, 0, low_ram_end, &plan, why, sizeof(why)))) {
+		snprintf(err, errlen, "%s: %s", kernel->path, why);
+		return ret;
+	}
+	if (initrd->fd >= 0 && (ret = boot_plan(&hdr, kernel->size, initrd->size, low_ram_end, &plan, why, sizeof(why))))
+		snprintf(err, errlen, "%s: %s", initrd->path, why);
+	return ret;
+}
+
+int vm_check_inputs(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct input_file kernel, initrd;
+	int ret = inputs_open(cfg, &kernel, &initrd, err, errlen);
+	input_close(&kernel);
+	input_close(&initrd);
+	return ret;
 }
 
 static int setup_memory_slots(struct vm *vm)
@@ -186,10 +281,15 @@ static int setup_memory_slots(struct vm *vm)
 static int load_guest(struct vm *vm, const struct vm_config *cfg, struct boot_info *boot, char *err, size_t errlen)
 {
 	uint8_t *kernel = NULL, *initrd = NULL;
-	size_t kernel_len = 0, initrd_len = 0;
-	int ret = read_file(cfg->kernel_path, &kernel, &kernel_len, err, errlen);
-	if (!ret && cfg->initrd_path)
-		ret = read_file(cfg->initrd_path, &initrd, &initrd_len, err, errlen);
+	struct input_file kf, inf;
+	int ret = inputs_open(cfg, &kf, &inf, err, errlen);
+	size_t kernel_len = kf.size, initrd_len = inf.fd >= 0 ? inf.size : 0;
+	if (!ret)
+		ret = input_read(&kf, &kernel, err, errlen);
+	if (!ret && inf.fd >= 0)
+		ret = input_read(&inf, &initrd, err, errlen);
+	input_close(&kf);
+	input_close(&inf);
 	if (!ret) {
 		struct acpi_config acfg = {
 			.ncpus = cfg->ncpus, .ioapic_id = vm->ioapic.id,
@@ -342,6 +442,8 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
+	/* No vCPU runs now: the guest's last output goes out, with a bounded wait. */
+	uart8250_tx_flush(&vm->uart, UART_TX_FLUSH_MS);
 	if (vm->net) {
 		virtio_net_destroy(vm->net);
 		free(vm->net);
@@ -412,11 +514,12 @@ void vm_print_dma_stats(struct vm *vm, FILE *f)
 	if (vm->net && virtio_pci_uses_iommu(&vm->net->vp)) {
 		struct vhost_iotlb_stats st;
 		vhost_net_get_stats(&vm->net->vhost, &st);
-		fprintf(f, "vmm: vhost-iotlb: misses=%llu updates=%llu update_kib=%llu invalidations=%llu kept=%llu republished=%llu faults=%llu perm_mismatches=%llu unanswered=%llu vring_errors=%llu\n",
+		fprintf(f, "vmm: vhost-iotlb: misses=%llu updates=%llu update_kib=%llu invalidations=%llu kept=%llu republished=%llu faults=%llu perm_mismatches=%llu unanswered=%llu vring_errors=%llu duplicates=%llu stale=%llu\n",
 			(unsigned long long)st.misses, (unsigned long long)st.updates,
 			(unsigned long long)(st.update_bytes >> 10), (unsigned long long)st.invalidations,
 			(unsigned long long)st.kept, (unsigned long long)st.republished,
 			(unsigned long long)st.faults, (unsigned long long)st.perm_mismatches,
-			(unsigned long long)st.unanswered, (unsigned long long)st.vring_errors);
+			(unsigned long long)st.unanswered, (unsigned long long)st.vring_errors,
+			(unsigned long long)st.duplicates, (unsigned long long)st.stale);
 	}
 }

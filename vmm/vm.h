@@ -86,6 +86,12 @@ struct vm {
 	int stop_signal; /* the signal behind VM_STOP_SIGNAL */
 };
 
+/* Checks the kernel and initrd files without reading them whole and without KVM: regular files,
+ * a bzImage, both fit in cfg->memory. Bad input is -ENOEXEC, -EFBIG (or -errno from open), with
+ * a one-line reason in `err` that says what to do. */
+int vm_check_inputs(const struct vm_config *cfg, char *err, size_t errlen) __must_check;
+/* Bad input (kernel, initrd, command line) is -ENOEXEC, -EFBIG or -E2BIG, as in vm_check_inputs
+ * and boot_load_linux; anything else is vmm or KVM failing. */
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 int vm_start(struct vm *vm, char *err, size_t errlen) __must_check;
 /* Stops the vCPU threads (idempotent) and frees everything. */

@@ -64,6 +64,8 @@ for attempt in 1 2 3 4; do
 		crashed=1
 		echo "boot tests: RETRY L1: hung (serial log silent for ${BOOT_TEST_STALL:-180}s), attempt $attempt; log tail:"
 		tail -n 20 "$log" | tr -d '\r' | sed 's/^/    /'
+		sed 's/^/    /' "$log.cpus" 2>/dev/null
+		[ -z "$replay" ] && cp "$log.cpus" "$build/boot-$what-l1-cpus-attempt$attempt.txt" 2>/dev/null
 	elif grep -q "Kernel panic" "$log" && ! grep -q "^L1: \(tests\|bench\) finished" "$log"; then
 		panics=$((panics + 1))
 		crashed=1

@@ -44,8 +44,11 @@ l1_kernel() { echo "/boot/vmlinuz-$(newest_kernel)"; }
 run_l1_batch() {
 	initrd=$1 append=$2 log=$3 timeout_s=$4 stall_s=$5
 	: >"$log"
+	rm -f "$log.mon" "$log.kallsyms"
+	# Second serial port: the L1's kernel symbols (l1-init), to name a hang's RIPs (l1-cpus.py).
 	qemu-system-x86_64 -M q35 -cpu max -m 8G -smp 2 ${L1_QEMU_ARGS:-} -display none -serial "file:$log" \
-		-monitor none -no-reboot -nic none -kernel "$(l1_kernel)" -initrd "$initrd" \
+		-serial "file:$log.kallsyms" \
+		-monitor "unix:$log.mon,server=on,wait=off" -no-reboot -nic none -kernel "$(l1_kernel)" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 $append" </dev/null >"$log.qemu" 2>&1 &
 	qpid=$!
 	start=$(date +%s)
@@ -70,6 +73,8 @@ run_l1_batch() {
 		fi
 	done
 	if [ $result -ne 0 ]; then
+		# Evidence for the crash study: where each L1 vCPU is, before the emulator goes.
+		python3 "$L1_HERE/l1-cpus.py" "$log.mon" "$log.kallsyms" >"$log.cpus" 2>&1
 		kill "$qpid" 2>/dev/null
 		sleep 1
 		kill -9 "$qpid" 2>/dev/null

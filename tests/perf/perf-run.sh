@@ -76,13 +76,15 @@ memory_figures() {
 	report rss_minus_guest_kb $((rss - guest))
 }
 
-# guest_nic_irqs: the interrupts the guest took on the NIC's queue vectors so far (guest/irqs).
+# guest_nic_irqs: sets nic_irq_total to the interrupts the guest took on the NIC's queue vectors
+# so far (guest/irqs). Not in a subshell: each call waits for a line of its own.
 irq_seq=0
 guest_nic_irqs() {
 	irq_seq=$((irq_seq + 1))
+	nic_irq_total=""
 	send "irqs 'virtio0-(input|output)' | awk '{ s += \$5 } END { print \"NICIRQS-$irq_seq=\" s + 0 }'"
 	wait_out "^NICIRQS-$irq_seq=" "$(t 20)" || return 1
-	sed -n "s/^NICIRQS-$irq_seq=\([0-9]*\).*/\1/p" "$out" | tr -d '\r' | tail -n 1
+	nic_irq_total=$(sed -n "s/^NICIRQS-$irq_seq=\([0-9]*\).*/\1/p" "$out" | tr -d '\r' | tail -n 1)
 }
 
 network_figures() {
@@ -90,7 +92,8 @@ network_figures() {
 	send "ping -c 2 -W 5 169.254.10.1 >/dev/null; iperf3 -s -D; rr server 7777 & echo SERVERS-UP-\$((40+2))"
 	wait_out "^SERVERS-UP-42" "$(t 30)" || { cell_failed "servers did not start in the guest"; return 1; }
 	sleep 1
-	q0=$(guest_nic_irqs)
+	guest_nic_irqs
+	q0=$nic_irq_total
 	[ "$who" = vmm ] && exit_count >/dev/null
 	m0=$(counter vhost-iotlb misses) i0=$(counter vhost-iotlb invalidations) r0=$(counter iommu register_accesses)
 	b0=$(tap_bytes) s0=$(now_ms)
@@ -112,7 +115,8 @@ network_figures() {
 	done
 	secs_ms=$(($(now_ms) - s0))
 	[ "$who" = vmm ] && exit_count >/dev/null # before the typing of the next command
-	q1=$(guest_nic_irqs)
+	guest_nic_irqs
+	q1=$nic_irq_total
 	nic_irqs=$((${q1:-0} - ${q0:-0}))
 	[ -n "$q0" ] && [ -n "$q1" ] && [ "$secs_ms" -gt 0 ] && report guest_nic_irqs_per_s $((nic_irqs * 1000 / secs_ms))
 	if [ "$who" = vmm ]; then
@@ -141,7 +145,7 @@ network_figures() {
 run_cell() {
 	who=$1 mode=$2
 	TAP=ptap0
-	wait_tap_free 10
+	wait_tap_free 60 # vhost's teardown of the last VMM's tap takes this long under the emulator
 	cmd="console=ttyS0 quiet vmm.mode=shell vmm.ip=169.254.10.2/24 $(iommu_cmdline "$mode")"
 	echo "perf: $who $mode" >&2
 	# A guest that never reaches init is retried once (nested runs stall now and then; see

@@ -67,8 +67,11 @@ static inline uint32_t rte_lo(unsigned pin)
 
 /* ---- the MSI-X function: its vector table (BAR) and its config-space control word ---- */
 static inline void mwr(unsigned off, uint32_t x) { pci_msix_bar_ops.write(&msix, off, &x, 4); }
+/* With Bus Master Enable on, as a driver sets it (pci_set_master) before it takes interrupts:
+ * without it the function may send no MSI. */
 static inline void msix_ctrl(uint16_t ctrl)
 {
+	dev.cfg[PCI_COMMAND] |= PCI_COMMAND_MASTER;
 	memcpy(&dev.cfg[msix.cap + PCI_MSIX_FLAGS], &ctrl, 2);
 	pci_msix_config_written(&msix);
 }

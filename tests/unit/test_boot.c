@@ -123,8 +123,18 @@ static void check_load(void)
 	/* An initrd that cannot fit next to the kernel. */
 	size_t big = 250 * MiB;
 	uint8_t *huge = calloc(1, big);
-	CHECK_EQ(boot_load_linux(&m, k, len, huge, big, "", 0, &info, err, sizeof(err)), -ENOMEM);
+	CHECK_EQ(boot_load_linux(&m, k, len, huge, big, "", 0, &info, err, sizeof(err)), -EFBIG);
+	CHECK(strstr(err, "does not fit") != NULL);
 	free(huge);
+	/* The same answers from the sizes alone, before a file is read: a 100 GiB initrd, and a
+	 * kernel that needs more than low RAM. */
+	struct boot_plan plan;
+	CHECK_EQ(boot_plan(h, len, 100 * GiB, guest_low_ram_end(&m), &plan, err, sizeof(err)), -EFBIG);
+	CHECK(strstr(err, "initrd (102400 MiB) does not fit below 256 MiB") != NULL);
+	CHECK_EQ(boot_plan(h, len, 4096, guest_low_ram_end(&m), &plan, err, sizeof(err)), 0);
+	CHECK(plan.initrd_addr >= plan.kernel_end && plan.initrd_addr + 4096 <= 256 * MiB);
+	CHECK_EQ(boot_plan(h, len, 0, 16 * MiB, &plan, err, sizeof(err)), -EFBIG);
+	CHECK(strstr(err, "kernel needs") != NULL);
 	guest_memory_free(&m);
 	free(k);
 }

@@ -5,7 +5,11 @@
  * ioctl notes how many had been written before it. Checks the ioctls' order and arguments with
  * and without VIRTIO_F_ACCESS_PLATFORM, the ring UPDATEs written before the first backend, a miss
  * answered over the identity DMA space and one through VT-d page tables (vtd_harness.h), and the
- * reset that stop does on the same fd. */
+ * reset that stop does on the same fd. The fake vhost keeps each queue's backend and, as vhost
+ * does, refuses ring set-up on a queue that has one (EBUSY); an ioctl can be made to fail, for a
+ * start that fails halfway. Last, a virtio-pci function over vhost-net driven through config
+ * space: Bus Master Enable gates the start, and detaches and re-attaches the backends and the
+ * MSI-X irqfds. */
 #include <stdarg.h>
 #include <sys/ioctl.h>
 
@@ -43,6 +47,9 @@ static struct call calls[MAX_LOG];
 static unsigned ncalls;
 static struct vhost_msg_v2 msgs[MAX_LOG];
 static unsigned nmsgs;
+static int backend[2] = { -1, -1 }; /* each queue's backend as the fake vhost has it */
+static unsigned long fail_req;      /* the ioctl to fail (0: none) ... */
+static unsigned fail_nth;           /* ... at its nth call from now */
 
 static void drain(void)
 {
@@ -91,6 +98,29 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 			c->arg.table.r[i] = t->regions[i];
 		break;
 	}
+	}
+	if (req == fail_req && fail_nth && !--fail_nth) {
+		errno = EIO;
+		return -1;
+	}
+	const struct vhost_vring_state *st = arg;
+	const struct vhost_vring_file *file = arg;
+	switch (req) { /* vhost's own state: rings are busy while a backend is set */
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_BASE:
+	case VHOST_SET_VRING_ADDR: /* index first in vhost_vring_addr too */
+		if (st->index < 2 && backend[st->index] >= 0) {
+			errno = EBUSY;
+			return -1;
+		}
+		break;
+	case VHOST_NET_SET_BACKEND:
+		if (file->index < 2)
+			backend[file->index] = file->fd;
+		break;
+	case VHOST_RESET_OWNER:
+		backend[0] = backend[1] = -1;
+		break;
 	}
 	return 0;
 }
@@ -261,6 +291,216 @@ static struct vhost_iotlb_msg answer(uint64_t iova, uint8_t perm)
 	return m.iotlb;
 }
 
+/* The index of the next recorded `req` from *i on, which it passes; ncalls when none. */
+static unsigned find_call(unsigned *i, unsigned long req)
+{
+	while (*i < ncalls && calls[*i].req != req)
+		(*i)++;
+	return *i < ncalls ? (*i)++ : ncalls;
+}
+
+/* A start that fails at the second VHOST_NET_SET_BACKEND, after queue 0's backend was set and
+ * the IOTLB listener added, undoes all of it (RESET_OWNER, SET_OWNER): no backend stays, the
+ * IOTLB is off, and the next start works rather than finding queue 0's rings busy. */
+static void check_failed_start(void)
+{
+	uint64_t features = ACCEPTED | BIT(VIRTIO_F_ACCESS_PLATFORM);
+	set_queues(3);
+	unsigned listeners = space.nlisteners;
+	ncalls = nmsgs = 0;
+	fail_req = VHOST_NET_SET_BACKEND;
+	fail_nth = 2;
+	CHECK_EQ(vhost_net_start(&vh, &vp, features, TAP_FD), -EIO);
+	fail_req = 0;
+	unsigned i = 0;
+	CHECK_EQ(calls[find_call(&i, VHOST_NET_SET_BACKEND)].arg.file.index, 0);
+	CHECK_EQ(calls[find_call(&i, VHOST_NET_SET_BACKEND)].arg.file.index, 1); /* the one that failed */
+	expect(&i, VHOST_RESET_OWNER);
+	expect(&i, VHOST_SET_OWNER);
+	CHECK_EQ(ncalls, i);
+	CHECK_EQ(backend[0], -1);
+	CHECK_EQ(backend[1], -1);
+	CHECK(!vh.iotlb);
+	CHECK_EQ(space.nlisteners, listeners);
+	/* The next start: the whole sequence, every ioctl succeeding. */
+	check_start(features, 3);
+	CHECK_EQ(backend[0], TAP_FD);
+	CHECK_EQ(backend[1], TAP_FD);
+	check_stop();
+	/* A failure at the first ioctl is undone as well (nothing was set, and the reset is harmless). */
+	ncalls = 0;
+	fail_req = VHOST_SET_FEATURES;
+	fail_nth = 1;
+	CHECK_EQ(vhost_net_start(&vh, &vp, ACCEPTED, TAP_FD), -EIO);
+	fail_req = 0;
+	i = 0;
+	expect(&i, VHOST_SET_FEATURES);
+	expect(&i, VHOST_RESET_OWNER);
+	expect(&i, VHOST_SET_OWNER);
+	CHECK_EQ(ncalls, i);
+}
+
+/* Bus Master Enable off and on while started behind the IOTLB: the tap detached from both queues
+ * and nothing else; attached again after the rings were sent to vhost's (emptied) IOTLB, since
+ * vhost reads the used ring at SET_BACKEND. */
+static void check_set_dma(void)
+{
+	ncalls = nmsgs = 0;
+	CHECK_EQ(vhost_net_set_dma(&vh, -1), 0);
+	drain();
+	unsigned i = 0;
+	for (unsigned q = 0; q < 2; q++) {
+		const struct call *c = expect(&i, VHOST_NET_SET_BACKEND);
+		CHECK_EQ(c->arg.file.index, q);
+		CHECK_EQ((int)c->arg.file.fd, -1);
+	}
+	CHECK_EQ(ncalls, i);
+	CHECK_EQ(nmsgs, 0);
+	CHECK_EQ(backend[0], -1);
+	ncalls = nmsgs = 0;
+	CHECK_EQ(vhost_net_set_dma(&vh, TAP_FD), 0);
+	drain();
+	i = 0;
+	for (unsigned q = 0; q < 2; q++) {
+		const struct call *c = expect(&i, VHOST_NET_SET_BACKEND);
+		CHECK_EQ(c->arg.file.index, q);
+		CHECK_EQ(c->arg.file.fd, TAP_FD);
+	}
+	CHECK_EQ(ncalls, i);
+	CHECK(ncalls > 0 && calls[0].nmsgs > 0);
+	unsigned before = ncalls ? calls[0].nmsgs : 0;
+	for (unsigned q = 0; q < 2; q++)
+		for (enum virtio_area a = VIRTIO_AREA_DESC; a <= VIRTIO_AREA_DEVICE; a++)
+			CHECK(area_primed(&vp.queues[q], a, before));
+	CHECK_EQ(backend[0], TAP_FD);
+	CHECK_EQ(backend[1], TAP_FD);
+}
+
+/* ---- a virtio-net function over vhost-net, as virtio/net.c wires it ---- */
+static struct virtio_pci bvp;
+static int bme_activate(void *d, struct virtio_pci *p) { (void)d; return vhost_net_start(&vh, p, p->driver_features, TAP_FD); }
+static void bme_reset(void *d, struct virtio_pci *p) { (void)d; (void)p; CHECK_EQ(vhost_net_stop(&vh), 0); }
+static int bme_dma(void *d, struct virtio_pci *p, bool on) { (void)d; (void)p; return vhost_net_set_dma(&vh, on ? TAP_FD : -1); }
+static uint64_t bme_features(void *d) { (void)d; return BIT(15); }
+static const struct virtio_device_ops bme_ops = {
+	.device_id = 1, .num_queues = 2, .max_queue_size = 256, .class_code = 0x0200,
+	.features = bme_features, .activate = bme_activate, .reset = bme_reset, .bus_master = bme_dma,
+};
+static struct pci_bus bus;
+static void cfg_wr(unsigned reg, unsigned len, uint32_t x) { pci_config_write(&bus, 0, RID_A, reg, &x, len); }
+static void bar0_wr(unsigned off, unsigned len, uint32_t x) { virtio_pci_bar0_ops.write(&bvp, off, &x, len); }
+static uint32_t bar0_rd(unsigned off, unsigned len) { uint32_t x = 0; virtio_pci_bar0_ops.read(&bvp, off, &x, len); return x; }
+static void msix_wr(unsigned off, uint32_t x) { pci_msix_bar_ops.write(&bvp.msix, off, &x, 4); }
+static void command(uint16_t cmd) { cfg_wr(PCI_COMMAND, 2, cmd); }
+/* Queue q's call fd is bound to vector q + 1, and an irqfd in KVM. */
+static bool irqfd_on(unsigned q)
+{
+	bool on = false;
+	return pci_msix_irqfd_bound(&bvp.msix, q + 1, bvp.queues[q].call_fd, &on) && on;
+}
+static bool irqfd_bound(unsigned q) { return pci_msix_irqfd_bound(&bvp.msix, q + 1, bvp.queues[q].call_fd, NULL); }
+
+/* DRIVER_OK with Bus Master Enable clear starts no vhost; setting it starts it. Clearing it while
+ * running detaches both backends and the irqfds (no DMA, no MSI: a queue's interrupt waits in
+ * the pending bit); setting it again attaches both and sends what waited. */
+static void check_bus_master(void)
+{
+	struct irq_routing rt;
+	CHECK_EQ(irq_routing_init(&rt, -1, 24), 0);
+	CHECK_EQ(virtio_pci_init(&bvp, &bme_ops, NULL, &mem, &rt, -1), 0);
+	bvp.pci.name = "bme-net";
+	CHECK_EQ(pci_bus_init(&bus, NULL), 0);
+	CHECK_EQ(pci_bus_add(&bus, 1, &bvp.pci), 0); /* 00:01.0 = RID_A, memory decoding on */
+	uint16_t mem_only = PCI_COMMAND_MEMORY, master = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	/* MSI-X on, vectors 1 and 2 unmasked. */
+	for (unsigned vec = 1; vec <= 2; vec++) {
+		msix_wr(16 * vec + MSIX_ENTRY_ADDR_LO, 0xFEE00000);
+		msix_wr(16 * vec + MSIX_ENTRY_DATA, 0x40 + vec);
+		msix_wr(16 * vec + MSIX_ENTRY_CTRL, 0);
+	}
+	cfg_wr(bvp.msix.cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	command(mem_only);
+	/* The driver brings the device up with bus mastering off. */
+	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	bar0_wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+	bar0_wr(VIRTIO_PCI_COMMON_GF, 4, 1); /* VERSION_1 */
+	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	for (unsigned q = 0; q < 2; q++) {
+		uint64_t base = RING + q * 0x10000ULL;
+		bar0_wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+		bar0_wr(VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)base);
+		bar0_wr(VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)(base + 0x4000));
+		bar0_wr(VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)(base + 0x8000));
+		bar0_wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
+		bar0_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	}
+	ncalls = 0;
+	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F);
+	CHECK_EQ(ncalls, 0); /* no vhost ioctl at all */
+	CHECK(!bvp.active);
+	CHECK_EQ(bar0_rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F); /* waiting, not broken */
+	CHECK(!irqfd_bound(0) && !irqfd_bound(1));
+	/* Bus Master Enable set: vhost starts, both backends attached, both irqfds assigned. */
+	command(master);
+	CHECK(bvp.active);
+	unsigned i = 0;
+	CHECK(find_call(&i, VHOST_SET_FEATURES) < ncalls);
+	CHECK_EQ(backend[0], TAP_FD);
+	CHECK_EQ(backend[1], TAP_FD);
+	CHECK(irqfd_on(0) && irqfd_on(1));
+	/* Cleared while running: the two backends detached, nothing else; irqfds detached, routes
+	 * gone, queue 0's interrupt held pending. */
+	ncalls = 0;
+	uint64_t delivered = bvp.msix.delivered;
+	command(mem_only);
+	i = 0;
+	for (unsigned q = 0; q < 2; q++) {
+		const struct call *c = expect(&i, VHOST_NET_SET_BACKEND);
+		CHECK_EQ(c->arg.file.index, q);
+		CHECK_EQ((int)c->arg.file.fd, -1);
+	}
+	CHECK_EQ(ncalls, i);
+	CHECK_EQ(backend[0], -1);
+	CHECK_EQ(backend[1], -1);
+	CHECK(irqfd_bound(0) && !irqfd_on(0));
+	CHECK(irqfd_bound(1) && !irqfd_on(1));
+	CHECK(!rt.routes[bvp.msix.v[1].gsi].valid);
+	uint64_t one = 1;
+	CHECK_EQ(write(bvp.queues[0].call_fd, &one, 8), 8);
+	uint32_t pba = 0;
+	pci_msix_bar_ops.read(&bvp.msix, VPCI_MSIX_PBA_OFFSET, &pba, 4);
+	CHECK_EQ(pba, 1U << 1);
+	CHECK_EQ(bvp.msix.delivered, delivered);
+	CHECK(bvp.active);
+	/* Set again: both backends attached where they were (no ring set-up, no reset), irqfds
+	 * back, the waiting interrupt sent. */
+	ncalls = 0;
+	command(master);
+	i = 0;
+	for (unsigned q = 0; q < 2; q++) {
+		const struct call *c = expect(&i, VHOST_NET_SET_BACKEND);
+		CHECK_EQ(c->arg.file.index, q);
+		CHECK_EQ(c->arg.file.fd, TAP_FD);
+	}
+	CHECK_EQ(ncalls, i);
+	CHECK(irqfd_on(0) && irqfd_on(1));
+	CHECK(rt.routes[bvp.msix.v[1].gsi].valid);
+	CHECK_EQ(bvp.msix.delivered, delivered + 1);
+	CHECK_EQ(bar0_rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F);
+	/* Reset: vhost reset once, irqfds unbound. */
+	ncalls = 0;
+	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	i = 0;
+	expect(&i, VHOST_RESET_OWNER);
+	expect(&i, VHOST_SET_OWNER);
+	CHECK_EQ(ncalls, i);
+	CHECK(!irqfd_bound(0) && !irqfd_bound(1));
+	pci_bus_destroy(&bus);
+	virtio_pci_destroy(&bvp);
+	irq_routing_destroy(&rt);
+	vh.vp = &vp;
+}
+
 int main(void)
 {
 	harness_init(); /* 64 MiB of guest RAM, the identity DMA space */
@@ -282,9 +522,13 @@ int main(void)
 	CHECK_EQ(ncalls, 0);
 	vh.backend_features = BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) | BIT(VHOST_BACKEND_F_IOTLB_BATCH);
 
+	/* A start that fails halfway leaves nothing started. */
+	check_failed_start();
+
 	/* With ACCESS_PLATFORM, both queues, over the identity space. */
 	check_start(ACCEPTED | BIT(VIRTIO_F_ACCESS_PLATFORM), 3);
 	CHECK(vh.iotlb);
+	check_set_dma();
 
 	/* A miss over the identity space: from the missed address to the end of its RAM region, at
 	 * the host address of that guest page. */
@@ -308,6 +552,7 @@ int main(void)
 	CHECK_EQ(u.perm, VHOST_ACCESS_RO);
 
 	check_stop();
+	check_bus_master();
 	vhost_harness_fini(&vh);
 	return harness_fini("vhost_net");
 }

@@ -1,23 +1,29 @@
 /* virtio-pci transport: capability layout, feature negotiation, queue set-up and its checks,
- * the status state machine with NEEDS_RESET, reset, ISR; MSI-X table, masking and PBA. */
+ * the status state machine with NEEDS_RESET, reset, ISR; MSI-X table, masking and PBA; the
+ * PCI_CFG window; status bits cleared after DRIVER_OK; queues sharing a vector; Bus Master
+ * Enable. */
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "../../virtio/virtio_pci.h"
 #include "check.h"
 
 static struct virtio_pci vp;
 static struct guest_memory mem;
-static int activations, resets;
+static int activations, resets, dma_stops, dma_resumes;
 
 static uint64_t features(void *d) { (void)d; return 1ULL << 5 | 1ULL << 16; }
 static void cfg_read(void *d, unsigned off, void *data, unsigned len) { (void)d; memset(data, (int)off + 1, len); }
 static void cfg_write(void *d, unsigned off, const void *data, unsigned len) { (void)d; (void)off; (void)data; (void)len; }
 static int act(void *d, struct virtio_pci *p) { (void)d; (void)p; activations++; return 0; }
 static void rst(void *d, struct virtio_pci *p) { (void)d; (void)p; resets++; }
+static int bme(void *d, struct virtio_pci *p, bool on) { (void)d; (void)p; on ? dma_resumes++ : dma_stops++; return 0; }
 
 static const struct virtio_device_ops ops = {
 	.device_id = 1, .num_queues = 2, .max_queue_size = 256, .class_code = 0x0200,
 	.features = features, .config_read = cfg_read, .config_write = cfg_write, .activate = act, .reset = rst,
+	.bus_master = bme,
 };
 
 static uint32_t rd(unsigned off, unsigned len)
@@ -42,7 +48,20 @@ static void set_features(uint64_t f)
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_GF, 4), (uint32_t)f);
 }
 
-static void setup_queue(unsigned q, uint64_t desc, uint16_t size)
+/* Bus Master Enable, written as the guest writes the command register. */
+static void set_master(bool on)
+{
+	if (on)
+		vp.pci.cfg[PCI_COMMAND] |= PCI_COMMAND_MASTER;
+	else
+		vp.pci.cfg[PCI_COMMAND] &= (uint8_t)~PCI_COMMAND_MASTER;
+	vp.pci.config_written(&vp.pci, PCI_COMMAND, 2);
+}
+
+static void setup_queue_vector(unsigned q, uint64_t desc, uint16_t size, uint16_t vec);
+static void setup_queue(unsigned q, uint64_t desc, uint16_t size) { setup_queue_vector(q, desc, size, (uint16_t)(q + 1)); }
+
+static void setup_queue_vector(unsigned q, uint64_t desc, uint16_t size, uint16_t vec)
 {
 	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
 	wr(VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
@@ -50,7 +69,7 @@ static void setup_queue(unsigned q, uint64_t desc, uint16_t size)
 	wr(VIRTIO_PCI_COMMON_Q_DESCHI, 4, (uint32_t)(desc >> 32));
 	wr(VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)(desc + 0x1000));
 	wr(VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)(desc + 0x2000));
-	wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
+	wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, vec);
 	wr(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
 	/* Callers set up queues before DRIVER_OK, when every one of these writes must land. */
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), size);
@@ -58,7 +77,7 @@ static void setup_queue(unsigned q, uint64_t desc, uint16_t size)
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_DESCHI, 4), (uint32_t)(desc >> 32));
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_AVAILLO, 4), (uint32_t)(desc + 0x1000));
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_USEDLO, 4), (uint32_t)(desc + 0x2000));
-	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_MSIX, 2), q + 1);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_MSIX, 2), vec);
 	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
 }
 
@@ -256,13 +275,12 @@ static void msix_snapshot(struct msix_snapshot *s, const struct irq_routing *rt)
 	memcpy(s->cfg, vp.pci.cfg, sizeof(s->cfg));
 }
 
-/* Index of the first vector slot that differs, or MSIX_MAX_VECTORS. */
+/* Index of the first vector slot that differs (any field: table words, pending bit, GSI, bound
+ * eventfds), or MSIX_MAX_VECTORS. Both are copies of the same slots, padding included. */
 static unsigned changed_vector(const struct msix_vector *a, const struct msix_vector *b)
 {
 	for (unsigned i = 0; i < MSIX_MAX_VECTORS; i++)
-		if (a[i].addr_lo != b[i].addr_lo || a[i].addr_hi != b[i].addr_hi || a[i].data != b[i].data ||
-		    a[i].ctrl != b[i].ctrl || a[i].pending != b[i].pending || a[i].gsi != b[i].gsi ||
-		    a[i].irqfd != b[i].irqfd || a[i].irqfd_on != b[i].irqfd_on)
+		if (memcmp(&a[i], &b[i], sizeof(a[i])))
 			return i;
 	return MSIX_MAX_VECTORS;
 }
@@ -411,7 +429,216 @@ static void check_cfg_window(void)
 	uint8_t junk = 0x7F;
 	pci_config_write(&cfg_bus, 0, CFG_DEVFN, cap + 3, &junk, 1);
 	CHECK_EQ(vp.pci.cfg[cap + 3], VIRTIO_PCI_CAP_PCI_CFG);
+
+	/* 1- and 2-byte accesses, as firmware makes them: device_status with a byte write and a
+	 * byte read through the window, each reaching the register. */
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	set_window(VPCI_BAR_STRUCTS, VIRTIO_PCI_COMMON_STATUS, 1);
+	uint8_t b = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, cap + 16, &b, 1);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	b = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, cap + 16, &b, 1);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x03);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x03 | VIRTIO_CONFIG_S_FAILED); /* changed behind the window */
+	b = 0;
+	pci_config_read(&cfg_bus, 0, CFG_DEVFN, cap + 16, &b, 1);
+	CHECK_EQ(b, 0x03 | VIRTIO_CONFIG_S_FAILED); /* read now, not what was last written there */
+	/* A 4-byte config read of a 1-byte window: the byte read lands in the first byte. */
+	v = 0;
+	pci_config_read(&cfg_bus, 0, CFG_DEVFN, cap + 16, &v, 4);
+	CHECK_EQ(v & 0xFF, 0x03 | VIRTIO_CONFIG_S_FAILED);
+	/* queue_select with 2-byte accesses. */
+	set_window(VPCI_BAR_STRUCTS, VIRTIO_PCI_COMMON_Q_SELECT, 2);
+	uint16_t w = 1;
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, cap + 16, &w, 2);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SELECT, 2), 1);
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	w = 0xFFFF;
+	pci_config_read(&cfg_bus, 0, CFG_DEVFN, cap + 16, &w, 2);
+	CHECK_EQ(w, 0);
+	/* queue_notify of queue 1 with a 2-byte write: the queue's kick. */
+	uint64_t kicks = 0;
+	while (read(vp.queues[1].kick_fd, &kicks, 8) == 8)
+		;
+	set_window(VPCI_BAR_STRUCTS, VPCI_NOTIFY_OFFSET + VPCI_NOTIFY_MULT, 2);
+	w = 1;
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, cap + 16, &w, 2);
+	kicks = 0;
+	CHECK_EQ(read(vp.queues[1].kick_fd, &kicks, 8), 8);
+	CHECK_EQ(kicks, 1);
+	/* A bad window still does nothing with narrow accesses: a 2-byte window at an odd offset. */
+	set_window(VPCI_BAR_STRUCTS, VIRTIO_PCI_COMMON_Q_SELECT + 1, 2);
+	w = 1;
+	pci_config_write(&cfg_bus, 0, CFG_DEVFN, cap + 16, &w, 2);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	pci_bus_destroy(&cfg_bus);
+}
+
+/* Reset, negotiate, set up the queues of the mask (queue 0 on vec0, queue 1 on vec1), then
+ * DRIVER_OK. */
+static void bring_up(unsigned queues, uint16_t vec0, uint16_t vec1)
+{
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	set_features(1ULL << 32 | 1ULL << 5);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	if (queues & 1)
+		setup_queue_vector(0, 0x100000, 256, vec0);
+	if (queues & 2)
+		setup_queue_vector(1, 0x200000, 256, vec1);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F);
+}
+
+/* Virtio 1.2, 2.1.2: the driver must not clear status bits; only 0 resets. After DRIVER_OK such
+ * a write is a device error: the status keeps its bits and gains NEEDS_RESET, the data path
+ * stops, the features stay locked and the queue fields frozen, and DRIVER_OK again starts
+ * nothing. Both orders: FEATURES_OK cleared, and DRIVER_OK cleared with FEATURES_OK kept. */
+static void check_status_clear(void)
+{
+	static const uint8_t bad[] = { 0x07, 0x0B };
+	for (unsigned i = 0; i < 2; i++) {
+		bring_up(1, 1, 2); /* queue 1 left disabled */
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F);
+		CHECK(vp.active);
+		int a = activations, r = resets;
+		wr(VIRTIO_PCI_COMMON_STATUS, 1, bad[i]);
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F | VIRTIO_CONFIG_S_NEEDS_RESET);
+		CHECK_EQ(resets, r + 1);
+		CHECK(!vp.active);
+		wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+		wr(VIRTIO_PCI_COMMON_GF, 4, 0xFFFFFFFF);
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_GF, 4), 1U << 5);
+		/* No ring address change is accepted, on the disabled queue or the running one. */
+		wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
+		wr(VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x5000);
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_DESCLO, 4), 0);
+		wr(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+		wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+		wr(VIRTIO_PCI_COMMON_Q_USEDLO, 4, 0x5000);
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_Q_USEDLO, 4), 0x102000);
+		wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F);
+		CHECK_EQ(activations, a);
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F | VIRTIO_CONFIG_S_NEEDS_RESET);
+		/* Reset: the data path already stopped, so no second stop. */
+		wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+		CHECK_EQ(resets, r + 1);
+		CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0);
+	}
+	/* Setting more bits after DRIVER_OK (FAILED) clears none: accepted. */
+	bring_up(1, 1, 2);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F | VIRTIO_CONFIG_S_FAILED);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F | VIRTIO_CONFIG_S_FAILED);
+	CHECK(vp.active);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t n;
+	while (read(fd, &n, 8) == 8)
+		;
+}
+static void signal_fd(int fd) { uint64_t one = 1; CHECK_EQ(write(fd, &one, 8), 8); }
+static uint32_t pending(unsigned vec) { return mrd(VPCI_MSIX_PBA_OFFSET) >> vec & 1; }
+
+/* Both queues on one MSI-X vector (the spec allows it): each queue's call fd stays bound, so an
+ * interrupt of either is pending while the vector is masked and sent on unmask; a reset unbinds
+ * both; set up again on separate vectors, each queue reaches only its own. */
+static void check_shared_vector(void)
+{
+	mwr(16 + MSIX_ENTRY_CTRL, 0);
+	bring_up(3, 1, 1);
+	CHECK(vp.active);
+	mwr(16 + MSIX_ENTRY_CTRL, MSIX_ENTRY_CTRL_MASKED);
+	CHECK_EQ(pending(1), 0);
+	signal_fd(vp.queues[0].call_fd);
+	CHECK_EQ(pending(1), 1); /* lost when queue 1's binding replaced queue 0's */
+	signal_fd(vp.queues[1].call_fd);
+	CHECK_EQ(pending(1), 1);
+	uint64_t d = vp.msix.delivered;
+	mwr(16 + MSIX_ENTRY_CTRL, 0);
+	CHECK_EQ(vp.msix.delivered, d + 1);
+	CHECK_EQ(pending(1), 0);
+	/* Reset: neither queue reaches the vector any more. */
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	mwr(16 + MSIX_ENTRY_CTRL, MSIX_ENTRY_CTRL_MASKED);
+	signal_fd(vp.queues[0].call_fd);
+	signal_fd(vp.queues[1].call_fd);
+	CHECK_EQ(pending(1), 0);
+	drain_fd(vp.queues[0].call_fd);
+	drain_fd(vp.queues[1].call_fd);
+	/* Each on its own vector now: queue 0 on 2, queue 1 on 1. */
+	bring_up(3, 2, 1);
+	signal_fd(vp.queues[0].call_fd);
+	CHECK_EQ(pending(2), 1);
+	CHECK_EQ(pending(1), 0);
+	signal_fd(vp.queues[1].call_fd);
+	CHECK_EQ(pending(1), 1);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	mwr(16 + MSIX_ENTRY_CTRL, 0); /* sends what was pending on vector 1 */
+	mwr(32 + MSIX_ENTRY_CTRL, 0);
+	mwr(32 + MSIX_ENTRY_CTRL, MSIX_ENTRY_CTRL_MASKED);
+	CHECK_EQ(pending(1) | pending(2), 0);
+}
+
+/* Bus Master Enable: DRIVER_OK while it is clear starts nothing (and is no error); setting it
+ * starts the device. Clearing it while running stops the data path's DMA (ops->bus_master) and
+ * holds the queues' MSIs pending; setting it again resumes and sends them. */
+static void check_bus_master(void)
+{
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	mwr(16 + MSIX_ENTRY_CTRL, 0);
+	int a = activations, r = resets;
+	set_master(false);
+	CHECK_EQ(dma_stops, 0); /* nothing runs */
+	bring_up(3, 1, 2);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F);
+	CHECK_EQ(activations, a);
+	CHECK(!vp.active);
+	set_master(true);
+	CHECK_EQ(activations, a + 1);
+	CHECK(vp.active);
+	CHECK_EQ(dma_resumes, 0); /* a start, not a resume */
+	/* Running, vector 1 unmasked: clearing stops DMA once; queue 0's interrupt and vmm's own
+	 * message on vector 1 wait. */
+	uint64_t d = vp.msix.delivered;
+	set_master(false);
+	CHECK_EQ(dma_stops, 1);
+	CHECK(vp.active);
+	signal_fd(vp.queues[0].call_fd);
+	pci_msix_notify(&vp.msix, 1);
+	CHECK_EQ(vp.msix.delivered, d);
+	CHECK_EQ(pending(1), 1);
+	set_master(false); /* a command write that leaves it clear */
+	CHECK_EQ(dma_stops, 1);
+	set_master(true);
+	CHECK_EQ(dma_resumes, 1);
+	CHECK_EQ(vp.msix.delivered, d + 1);
+	CHECK_EQ(pending(1), 0);
+	CHECK_EQ(rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F);
+	/* Reset while it is clear: the data path stops once. */
+	set_master(false);
+	CHECK_EQ(dma_stops, 2);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	CHECK_EQ(resets, r + 1);
+	CHECK(!vp.active);
+	/* DRIVER_OK, reset, then Bus Master Enable: the reset forgot the DRIVER_OK. */
+	bring_up(3, 1, 2);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	set_master(true);
+	CHECK_EQ(activations, a + 1);
+	/* A device that needs a reset does not start when it is set. */
+	set_master(false);
+	bring_up(3, 1, 2);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	set_master(true);
+	CHECK_EQ(activations, a + 1);
+	CHECK(rd(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	wr(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	CHECK_EQ(resets, r + 1);
 }
 
 int main(void)
@@ -420,12 +647,16 @@ int main(void)
 	CHECK_EQ(guest_memory_init(&mem, 64 * 1024 * 1024), 0);
 	CHECK_EQ(irq_routing_init(&rt, -1, 24), 0);
 	CHECK_EQ(virtio_pci_init(&vp, &ops, NULL, &mem, &rt, -1), 0);
+	set_master(true); /* as the driver does (pci_set_master) before it starts the device */
 	check_caps();
 	check_negotiation();
 	check_driver_ok_without_features_ok();
 	check_queues_and_activation();
 	check_msix(&rt);
 	check_cfg_window();
+	check_status_clear();
+	check_shared_vector();
+	check_bus_master();
 	virtio_pci_destroy(&vp);
 	irq_routing_destroy(&rt);
 	return check_report("virtio_pci");

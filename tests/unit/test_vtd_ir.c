@@ -479,6 +479,18 @@ static void test_router(void)
 	set_irte(irt, 0x11, E_P | E_TM | E_VEC(0x39) | E_DEST(0x1), ioapic_sid);
 	CHECK(q_sync(d_iec(0x11, 0), 0));
 	CHECK_MSI_ENTRY(9, 0xFEE01000ULL, 0xC039);
+	/* With TM 1 in the IRTE KVM reports the LAPIC's EOI of the delivered vector (0x39), not of
+	 * the pin: that EOI is the one that clears remote IRR. */
+	ioapic_set_irq(&io, 9, true);
+	CHECK_PIN9(3, true);
+	ioapic_set_irq(&io, 9, true);
+	ioapic_eoi(&io, 9);                           /* the pin number is not what the LAPIC saw */
+	CHECK_PIN9(3, true);
+	ioapic_eoi(&io, 0x39);                        /* remote IRR cleared, the high line again */
+	CHECK_PIN9(4, true);
+	ioapic_set_irq(&io, 9, false);
+	ioapic_eoi(&io, 0x39);
+	CHECK_PIN9(4, false);
 
 	/* Remapping off: the routes as their sources send them; on again: translated. One commit each. */
 	commits = rt.commits;
