@@ -7,6 +7,7 @@
 #include <linux/virtio_pci.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -61,6 +62,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: vpoke /sys/bus/pci/devices/DEV/resource0\n");
 		return 2;
 	}
+	/* A driver turns bus mastering on (PCI command bit 2) before it starts the device; the
+	 * device does no DMA without it. Through the config file beside resource0. */
+	char cfg[512];
+	snprintf(cfg, sizeof(cfg), "%s", argv[1]);
+	char *slash = strrchr(cfg, '/');
+	uint16_t cmd = 0;
+	int cfd = -1;
+	if (slash && (size_t)(slash - cfg) + sizeof("/config") <= sizeof(cfg)) {
+		strcpy(slash, "/config");
+		cfd = open(cfg, O_RDWR);
+	}
+	if (cfd < 0 || pread(cfd, &cmd, 2, 4) != 2 || (cmd |= 0x6, pwrite(cfd, &cmd, 2, 4) != 2)) {
+		perror("vpoke: enabling bus mastering");
+		return 1;
+	}
+	close(cfd);
 	int fd = open(argv[1], O_RDWR | O_SYNC);
 	bar = fd < 0 ? MAP_FAILED : mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (bar == MAP_FAILED) {

@@ -58,6 +58,7 @@ for attempt in 1 2 3 4; do
 	# Every attempt's serial log stays in the build folder: an L1 hang or panic is evidence for
 	# the nested crash study (tests/nested/CRASH-STUDY.md).
 	[ -z "$replay" ] && cp "$log" "$build/boot-$what-l1-serial-attempt$attempt.log" 2>/dev/null
+	[ -z "$replay" ] && cp "$log.kallsyms" "$build/boot-$what-l1-kallsyms-attempt$attempt.gz" 2>/dev/null
 	crashed=""
 	if [ $rc -eq 125 ]; then
 		hangs=$((hangs + 1))
