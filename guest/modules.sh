@@ -53,6 +53,13 @@ add_binary() {
 	root=$1 bin=$2 dest=${3:-/usr/bin}
 	mkdir -p "$root$dest"
 	cp "$bin" "$root$dest/"
+	add_libs "$root" "$bin"
+}
+
+# add_libs ROOT PATH: copies the libraries ldd lists for the program PATH, the dynamic loader
+# included, into ROOT at their own paths. Nothing for a static program.
+add_libs() {
+	root=$1 bin=$2
 	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"

@@ -464,7 +464,9 @@ static void write_status(struct virtio_pci *vp, uint8_t val)
 			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 		}
 	}
-	vp->status = val | (old & STATUS_NEEDS_RESET);
+	/* NEEDS_RESET is the device's to set: a driver that writes it would otherwise start the data
+	 * path under a status that says it is broken (the Bus Master Enable path does not). */
+	vp->status = (uint8_t)(val & ~STATUS_NEEDS_RESET) | (old & STATUS_NEEDS_RESET);
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) && !vp->active) {
 		if (!(vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
 			needs_reset_locked(vp, "DRIVER_OK without FEATURES_OK");

@@ -27,6 +27,7 @@ wait_out() {
 		kill -0 "$vmm_pid" 2>/dev/null || { grep -q -E "$1" "$out" 2>/dev/null; return; }
 		sleep 0.2
 	done
+	wait_timed_out="$1" # the guest, still running, never printed it (scenarios.sh reports the stall)
 	return 1
 }
 

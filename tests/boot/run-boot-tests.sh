@@ -85,7 +85,7 @@ done
 echo "boot tests: L1 panics in this run: $panics"
 echo "boot tests: L1 hangs in this run: $hangs"
 [ -s "$earlier" ] && { echo "boot tests: results of the earlier L1 boots:"; sed 's/^/  /' "$earlier"; }
-tr -d '\r' <"$log" | grep -E "^(BOOTTEST|BENCH|L1:|    |---|[0-9]+ passed)" | grep -v "^L1: \(tests\|bench\) finished"
+tr -d '\r' <"$log" | grep -E "^(BOOTTEST|BENCH|L1:|    |---|[0-9]+ passed)" | grep -v "^L1: \(tests\|bench\) finished\|^L1: alive"
 if [ $rc -eq 124 ]; then
 	echo "boot tests: L1 timed out; log tail:"
 	tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seed inputs of tests/fuzz/corpus/<target>/ (the input formats are
-described at the top of fuzz_vtd.c, fuzz_vtd_ir.c and fuzz_vhost_iotlb.c). The seeds reach deep
-at once: a valid root -> context -> 4- and 3-level page walk with a run of contiguous pages,
-superpages, pass-through and fault-processing-disabled contexts, faults and their servicing, the
-invalidation queue with wait descriptors (status write, interrupt), a queue error and its
-recovery, register-based invalidation; for interrupt remapping, IOAPIC-like and MSI-X-like routes
-through x2APIC- and xAPIC-mode tables, entries changed and invalidated (index, mask, global),
-remapping and compatibility format toggled, batches, every fault reason; for the IOTLB, misses
-answered from those tables, runs cut at the end of a RAM region, updates for high RAM,
-invalidations forwarded. Run it again after changing a format: python3 tests/fuzz/make-seeds.py"""
+"""Writes the hand-made seed inputs of tests/fuzz/corpus/<target>/ (the input formats are described
+at the top of fuzz_vtd.c, fuzz_vtd_ir.c, fuzz_vhost_iotlb.c and fuzz_board.c). The seeds reach
+deep at once: a valid root -> context -> 4- and 3-level page walk with a run of contiguous
+pages, superpages, pass-through and fault-processing-disabled contexts, faults and their
+servicing, the invalidation queue with wait descriptors (status write, interrupt), a queue error
+and its recovery, register-based invalidation; for interrupt remapping, IOAPIC-like and
+MSI-X-like routes through x2APIC- and xAPIC-mode tables, entries changed and invalidated (index,
+mask, global), remapping and compatibility format toggled, batches, every fault reason; for the
+IOTLB, misses answered from those tables, runs cut at the end of a RAM region, updates for high
+RAM, invalidations forwarded; for the board, virtio-net brought up through ECAM or CF8/CFC and
+its BARs (with and without VT-d, interrupt remapping and vmm's IOTLB shadow), the IOAPIC, UART,
+PM and RTC as Linux programs them. Run it again after changing a format: python3
+tests/fuzz/make-seeds.py"""
 import os
 import struct
 
@@ -386,6 +389,182 @@ def vhost_regressions():
     return r
 
 
+# ---- fuzz_board ----
+COM1, CMOS, PM_EVT, PM_CNT, CF8, RESET, CFC, ECAM, IOAPIC, VTD, BAR0, BAR1 = range(12)  # targets
+WIDTH = {1: 0, 2: 1, 4: 2, 8: 3}
+NET = 1  # 00:01.0 (the host bridge is 0)
+MSIX_CTRL = 0x9A  # the MSI-X capability at 0x98 (after the five virtio ones)
+PCI_CFG_CAP = 0x84  # VIRTIO_PCI_CAP_PCI_CFG: bar +4, offset +8, length +12, data +16
+
+
+def bop(kind, value, width, flags=0):
+    return bytes([kind | (8 if value is not None else 0) | WIDTH[width] << 4 | flags])
+
+
+def val(value, width):
+    return b"" if value is None else (value & (2**(8 * width) - 1)).to_bytes(width, "little")
+
+
+def acc(target, off, width=4, value=None):  # a target's range; value None: a read
+    return bop(0, value, width) + struct.pack("<BH", target, off) + val(value, width)
+def cfg(fn, reg, width=4, value=None, cf8=False):  # config space of 00:0<fn>.0, ECAM or CF8/CFC
+    return bop(1, value, width, 0x40 if cf8 else 0) + struct.pack("<BH", fn, reg) + val(value, width)
+def braw(addr, width=4, value=None, pio=False):
+    return bop(2, value, width, 0x40 if pio else 0) + (struct.pack("<H", addr) if pio else struct.pack("<Q", addr)) + val(value, width)
+def rep(target, data, width=1):  # rep outs of len(data) // width elements
+    return bop(3, 0, width) + struct.pack("<BB", target, len(data) // width - 1) + data
+def rep_in(target, count, width=1): return bop(3, None, width) + struct.pack("<BB", target, count - 1)
+def bmiss(iova, perm): return bytes([0x04]) + struct.pack("<QB", iova, perm)
+def vring_error(q): return bytes([0x0C | q << 4])
+def eoi(vector): return bytes([0x05, vector])
+def bmemw(off, x): return bytes([0x06]) + struct.pack("<IQ", off, x)
+def key(c): return bytes([0x0F, c])
+def power_button(): return bytes([0x07])
+
+
+def board_header(config, fail=0, time=1700000000, mem=None):
+    return bytes([config, fail]) + struct.pack("<I", time) + (mem.encode() if mem else bytes([0]))
+
+
+def common(off, width, value=None): return acc(BAR0, off, width, value)
+def status(x): return common(20, 1, x)
+
+
+def net_init(rings, qsize, iommu=False, cf8=False):
+    """What Linux's virtio_pci_modern and virtio_net do, config space through ECAM or CF8/CFC:
+    BAR sizing with decoding off, bus mastering, reset, features, queues, MSI-X, DRIVER_OK."""
+    ops = cfg(NET, 0, 4, cf8=cf8) + cfg(NET, 0x08, 4, cf8=cf8) + cfg(NET, 0x34, 1, cf8=cf8)
+    ops += cfg(NET, 4, 2, 0, cf8=cf8)
+    for bar, addr in ((0, 0xC0000000), (1, 0xC0004000)):
+        reg = 0x10 + 4 * bar
+        ops += cfg(NET, reg, 4, 0xFFFFFFFF, cf8=cf8) + cfg(NET, reg, 4, cf8=cf8) + cfg(NET, reg, 4, addr, cf8=cf8)
+    ops += cfg(NET, 4, 2, 0x6, cf8=cf8)  # memory decoding, bus mastering
+    ops += status(0) + status(1) + status(3)
+    for sel in (0, 1):
+        ops += common(0, 4, sel) + common(4, 4)
+    ops += common(8, 4, 0) + common(12, 4, (1 << 5) | (1 << 16) | (1 << 15) | (1 << 0) | (1 << 1) | (1 << 29))
+    ops += common(8, 4, 1) + common(12, 4, 1 | (2 if iommu else 0))
+    ops += status(0xB) + status(None) + common(16, 2, 0)  # FEATURES_OK; config vector 0
+    for q, (desc, avail, used) in enumerate(rings):
+        ops += common(22, 2, q) + common(24, 2) + common(24, 2, qsize) + common(26, 2, q + 1)
+        ops += common(32, 4, desc) + common(36, 4, 0) + common(40, 4, avail) + common(44, 4, 0)
+        ops += common(48, 4, used) + common(52, 4, 0) + common(30, 2) + common(28, 2, 1)
+    for v in range(3):
+        ops += acc(BAR1, 16 * v, 4, 0xFEE00000) + acc(BAR1, 16 * v + 4, 4, 0)
+        ops += acc(BAR1, 16 * v + 8, 4, 0x30 + v) + acc(BAR1, 16 * v + 12, 4, 0)
+    ops += cfg(NET, MSIX_CTRL, 2, 0x8000, cf8=cf8)
+    ops += status(0xF)  # DRIVER_OK: vhost starts
+    return ops
+
+
+def net_running(cf8=False):
+    """Kicks, ISR, device config, PBA, the PCI_CFG window, a vring error, bus mastering off and
+    on, a status write that clears bits after DRIVER_OK (NEEDS_RESET), the reset."""
+    ops = common(0x3000, 2, 0) + common(0x3004, 2, 1) + common(0x3004, 4, 1)
+    ops += common(0x1000, 1) + common(0x2000, 4) + common(0x2004, 2) + common(0x2006, 2) + common(0x2000, 8)
+    ops += acc(BAR1, 0x800, 8) + acc(BAR1, 0x10, 8) + acc(BAR1, 0x1C, 4, 1) + acc(BAR1, 0x800, 4)
+    ops += acc(BAR1, 0x1C, 4, 0)
+    ops += cfg(NET, PCI_CFG_CAP + 4, 1, 0, cf8=cf8) + cfg(NET, PCI_CFG_CAP + 8, 4, 20, cf8=cf8)
+    ops += cfg(NET, PCI_CFG_CAP + 12, 4, 1, cf8=cf8) + cfg(NET, PCI_CFG_CAP + 16, 1, cf8=cf8)
+    ops += cfg(NET, PCI_CFG_CAP + 8, 4, 0x3000, cf8=cf8) + cfg(NET, PCI_CFG_CAP + 12, 4, 2, cf8=cf8)
+    ops += cfg(NET, PCI_CFG_CAP + 16, 2, 0, cf8=cf8)
+    ops += vring_error(0) + vring_error(1)
+    ops += cfg(NET, 4, 2, 0x2, cf8=cf8) + acc(BAR1, 0x800, 4) + cfg(NET, 4, 2, 0x6, cf8=cf8)
+    ops += status(0x7) + status(None) + status(0)
+    return ops
+
+
+def board_seeds():
+    seeds = {}
+    # virtio-net brought up as Linux does it through ECAM and BAR 0 / BAR 1, then used and reset.
+    rings = [(0x10000, 0x11000, 0x12000), (0x20000, 0x21000, 0x22000)]
+    seeds["net-init"] = board_header(0) + net_init(rings, 256) + net_running()
+    # The same through CF8/CFC, with a ring at the end of low RAM (the device refuses one
+    # running past it: NEEDS_RESET), then a good set-up again.
+    bad = [(0x10000, 0x11000, 0xBFFFFC00), (0x20000, 0x21000, 0x22000)]
+    seeds["net-init-cf8"] = (board_header(0) + net_init(bad, 256, cf8=True) + status(None) + status(0) +
+                             net_init(rings, 128, cf8=True) + net_running(cf8=True))
+
+    # Behind VT-d (with ATS): the unit brought up through MMIO (root table, queue, translation),
+    # ACCESS_PLATFORM, rings at IOVAs (vhost's IOTLB primed), misses answered and refused, an
+    # invalidation, bus mastering off and on (primed again), a ring unmapped and flushed, then
+    # bus mastering off and on again: priming fails, the device asks for a reset.
+    m = Mem()
+    tables(m)
+    ops = acc(VTD, RTADDR, 8, ROOT) + acc(VTD, 0x18, 4, 1 << 30) + acc(VTD, IQT, 8, 0) + acc(VTD, IQA, 8, QUEUE)
+    ops += acc(VTD, 0x18, 4, 1 << 26) + acc(VTD, 0x18, 4, 1 << 31 | 1 << 26) + acc(VTD, FECTL, 4, 0)
+    ops += acc(VTD, 0x1C, 4)  # GSTS
+    vrings = [(0x0000, 0x0400, 0x0800), (0x1000, 0x1400, 0x1800)]
+    ops += net_init(vrings, 16, iommu=True)
+    ops += bmiss(0x2000, RO) + bmiss(0x201234, RWP) + bmiss(0x4000, WO) + bmiss(0x900000, RO) + acc(VTD, FSTS, 4)
+    ops += acc(VTD, IVA, 8, 0x2000) + acc(VTD, IOTLB, 8, 1 << 63 | 3 << 60 | 1 << 32)
+    ops += cfg(NET, 4, 2, 0x2) + cfg(NET, 4, 2, 0x6) + common(0x3000, 2, 0)
+    ops += bmemw(L1, 0) + acc(VTD, IOTLB, 8, 1 << 63 | 1 << 60) + cfg(NET, 4, 2, 0x2) + cfg(NET, 4, 2, 0x6)
+    ops += status(None) + status(0) + acc(VTD, 0x18, 4, 1 << 26)
+    seeds["net-vtd"] = board_header(0x03, mem=m) + ops
+
+    # The IOAPIC and the UART as Linux programs them (8N1, FIFO, THRE and receive interrupts on
+    # pin 4), output (string I/O), a key typed, loopback; the SCI on pin 9 (level): power button,
+    # EOI with the line still up, status cleared, EOI; the CMOS clock; the reset register read;
+    # a POST code to a port nobody decodes; ACPI S5 last.
+    io = acc(IOAPIC, 0, 4, 0) + acc(IOAPIC, 0x10, 4) + acc(IOAPIC, 0, 4, 1) + acc(IOAPIC, 0x10, 4)
+    io += acc(IOAPIC, 0, 4, 0x18) + acc(IOAPIC, 0x10, 4, 0x24) + acc(IOAPIC, 0, 4, 0x19) + acc(IOAPIC, 0x10, 4, 0)
+    io += acc(IOAPIC, 0, 4, 0x22) + acc(IOAPIC, 0x10, 4, 0x31 | 1 << 15) + acc(IOAPIC, 0, 4, 0x23)
+    io += acc(IOAPIC, 0x10, 4, 0)
+    io += acc(COM1, 3, 1, 0x80) + acc(COM1, 0, 1, 1) + acc(COM1, 1, 1, 0) + acc(COM1, 3, 1, 0x03)
+    io += acc(COM1, 2, 1, 0x07) + acc(COM1, 1, 1, 0x03) + acc(COM1, 4, 1, 0x0B) + acc(COM1, 2, 1)
+    io += rep(COM1, b"hello\n") + acc(COM1, 5, 1) + acc(COM1, 2, 1) + eoi(0x24)
+    io += key(ord("x")) + key(ord("y")) + acc(COM1, 2, 1) + acc(COM1, 0, 1) + rep_in(COM1, 2) + acc(COM1, 6, 1)
+    io += acc(COM1, 7, 1, 0x5A) + acc(COM1, 7, 1) + acc(COM1, 4, 1, 0x1B) + acc(COM1, 0, 1, 0x41) + acc(COM1, 0, 1)
+    io += acc(COM1, 4, 1, 0x0B) + acc(COM1, 0, 2)
+    io += acc(PM_EVT, 2, 2, 1 << 8) + acc(PM_CNT, 0, 2, 1) + power_button() + acc(PM_EVT, 0, 2) + eoi(0x31)
+    io += acc(PM_EVT, 0, 2, 1 << 8) + eoi(0x31) + acc(PM_EVT, 0, 4)
+    io += acc(CMOS, 0, 1, 0x0A) + acc(CMOS, 1, 1) + acc(CMOS, 0, 1, 0x0B) + acc(CMOS, 1, 1, 0x06)
+    io += acc(CMOS, 0, 1, 0x00) + acc(CMOS, 1, 1) + acc(CMOS, 0, 1, 0x32) + acc(CMOS, 1, 1) + acc(CMOS, 0, 2)
+    io += acc(RESET, 0, 1) + acc(RESET, 0, 1, 0) + braw(0x80, 1, 0x55, pio=True) + braw(0xFEE00000, 4)
+    io += acc(PM_CNT, 0, 2, 5 << 10 | 1 << 13 | 1)
+    seeds["ioapic-uart-pm"] = board_header(0, time=951782400) + io
+
+    # VT-d with interrupt remapping (x2APIC-mode table, the IOAPIC's pin 4 and the NIC's vectors
+    # in remappable format) and vmm's IOTLB shadow (VMM_IOTLB_EXACT): the queue runs an IEC and
+    # page-selective IOTLB invalidations of a ring page and of a page vhost holds, then a wait.
+    m = Mem()
+    tables(m)
+    m.put64(IRT, *irte(0x34, 0, 1, 0, IOAPIC_SID))
+    for v in range(3):
+        m.put64(IRT + (1 + v) * 16, *irte(0x40 + v, 1, 1, 0, NIC))
+    gcmd_te_qie = 1 << 31 | 1 << 26
+    ops = acc(VTD, RTADDR, 8, ROOT) + acc(VTD, 0x18, 4, 1 << 30) + acc(VTD, IQT, 8, 0) + acc(VTD, IQA, 8, QUEUE)
+    ops += acc(VTD, 0x18, 4, 1 << 26) + acc(VTD, 0x18, 4, gcmd_te_qie)
+    ops += acc(VTD, 0xB8, 8, IRT | 1 << 11 | 7) + acc(VTD, 0x18, 4, gcmd_te_qie | 1 << 24)
+    ops += bmemw(QUEUE, IEC_D) + acc(VTD, IQT, 8, 1 << 4) + acc(VTD, 0x18, 4, gcmd_te_qie | 1 << 25)
+    ops += acc(IOAPIC, 0, 4, 0x18) + acc(IOAPIC, 0x10, 4, 0x34) + acc(IOAPIC, 0, 4, 0x19) + acc(IOAPIC, 0x10, 4, 1 << 16)
+    ops += net_init(vrings, 16, iommu=True)
+    for v in range(3):
+        ops += acc(BAR1, 16 * v, 4, 0xFEE00010 | (1 + v) << 5) + acc(BAR1, 16 * v + 8, 4, 0)
+    ops += bmiss(0x2000, RWP) + bmiss(0x3000, RO) + bmiss(0x201000, RWP)
+    ops += bmemw(QUEUE + 16, IOTLB_D | 3 << 4 | 1 << 16) + bmemw(QUEUE + 24, 0x2000) + acc(VTD, IQT, 8, 2 << 4)
+    ops += bmemw(L1, 0) + bmemw(QUEUE + 32, IOTLB_D | 3 << 4 | 1 << 16) + bmemw(QUEUE + 40, 0x0000)
+    ops += bmemw(QUEUE + 48, WAIT | SW | 1 << 4 | 7 << 32) + bmemw(QUEUE + 56, STATUS) + acc(VTD, IQT, 8, 4 << 4)
+    ops += acc(COM1, 4, 1, 0x08) + acc(COM1, 1, 1, 0x02) + acc(COM1, 2, 1) + eoi(0x34) + acc(VTD, FSTS, 4)
+    ops += acc(VTD, ICS, 4, 1)
+    ops += cfg(NET, 4, 2, 0x2) + cfg(NET, 4, 2, 0x6) + status(None)
+    seeds["vtd-ir-shadow"] = board_header(0x09, mem=m) + ops
+    return seeds
+
+
+def board_regressions():
+    """Inputs that made fuzz_board fail; each must pass once the bug is fixed."""
+    r = {}
+    # The driver writes 0xFF to device_status, NEEDS_RESET (0x40) included: the device started
+    # its data path and reported DRIVER_OK with NEEDS_RESET at once (virtio_pci.c write_status
+    # kept the driver's NEEDS_RESET bit); with Bus Master Enable set later it refused to start.
+    ops = common(8, 4, 1) + common(12, 4, 1) + cfg(NET, 4, 2, 0x6) + status(0xFF) + status(None)
+    ops += status(0) + cfg(NET, 4, 2, 0x2) + common(8, 4, 1) + common(12, 4, 1) + status(0xFF) + cfg(NET, 4, 2, 0x6)
+    r["regress-driver-sets-needs-reset"] = board_header(0) + ops
+    return r
+
+
 def write(target, seeds, prefix="seed-"):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -399,3 +578,5 @@ if __name__ == "__main__":
     write("fuzz_vtd_ir", ir_seeds())
     write("fuzz_vhost_iotlb", vhost_seeds())
     write("fuzz_vhost_iotlb", vhost_regressions(), prefix="")
+    write("fuzz_board", board_seeds())
+    write("fuzz_board", board_regressions(), prefix="")

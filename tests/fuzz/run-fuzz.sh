@@ -1,13 +1,14 @@
 #!/bin/bash
-# Builds the libFuzzer targets (clang, ASan + UBSan) in build-fuzz/ and runs each for SECONDS
-# (default 60), one after the other, one job each. For each target:
+# Builds the libFuzzer targets (clang, ASan + UBSan) in build-fuzz/ (or $FUZZ_BUILD_DIR) and runs
+# each for SECONDS (default 60), one after the other, one job each; TARGETs: only those. For each
+# target:
 #   1. every regress-* input of tests/fuzz/corpus/<target>/ runs once: each reproduces a finding
 #      and must pass once the bug is fixed;
 #   2. the fuzzer starts from the seed-* inputs there (read only) and from what earlier runs found
 #      in build-fuzz/fuzz-corpus/<target>/, where new inputs go.
 # One line per target; exits non-zero when a target crashed or a regression input still fails
 # (crash inputs in build-fuzz/fuzz-artifacts/<target>/, logs in build-fuzz/fuzz-*.log).
-#   usage: tests/fuzz/run-fuzz.sh [SECONDS]
+#   usage: tests/fuzz/run-fuzz.sh [SECONDS [TARGET...]]
 # Reproduce a crash:  build-fuzz/tests/fuzz/<target> <crash-file>
 # Minimise it:        build-fuzz/tests/fuzz/<target> -minimize_crash=1 -runs=100000 <crash-file>
 # While the Bus Master Enable finding of fuzz_vhost_iotlb is open, FUZZ_VHOST_NO_BME_CHECK=1
@@ -15,11 +16,16 @@
 set -uo pipefail
 
 secs=${1:-60}
-case $secs in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
+case $secs in '' | *[!0-9]*) echo "usage: $0 [SECONDS [TARGET...]]" >&2; exit 2 ;; esac
+shift $(($# > 0 ? 1 : 0))
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src" || exit 2
-bd=build-fuzz
-targets="fuzz_vtd fuzz_vtd_ir fuzz_vhost_iotlb"
+bd=${FUZZ_BUILD_DIR:-build-fuzz}
+targets="fuzz_vtd fuzz_vtd_ir fuzz_vhost_iotlb fuzz_board"
+for t in "$@"; do
+	case " $targets " in *" $t "*) ;; *) echo "run-fuzz: no target $t (targets: $targets)" >&2; exit 2 ;; esac
+done
+[ $# -eq 0 ] || targets="$*"
 
 if ! command -v clang >/dev/null; then
 	echo "run-fuzz: clang is missing (Debian: apt-get install -y clang)" >&2

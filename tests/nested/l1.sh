@@ -10,16 +10,17 @@ L1_ROOT=$(cd "$L1_HERE/../.." && pwd)
 build_l1_initramfs() {
 	vmm_bin=$1 guest_dir=$2 out=$3 with=${4:-}
 	kver=$(newest_kernel) || { echo "nested: no kernel: apt-get install linux-image-amd64" >&2; return 1; }
-	if ldd "$vmm_bin" >/dev/null 2>&1; then
-		echo "nested: $vmm_bin is dynamically linked; L1 needs a static vmm (meson -Dstatic=true)" >&2
-		return 1
-	fi
 	stage=$(mktemp -d)
 	mkdir -p "$stage/bin" "$stage/opt/vmm/bin" "$stage/opt/vmm/guest" "$stage/opt/vmm/tests"
 	cp /bin/busybox "$stage/bin/busybox"
 	install -m 0755 "$L1_HERE/l1-init" "$stage/init"
 	add_modules "$kver" "$stage" irqbypass ccp kvm kvm-amd tun vhost_iotlb vhost tap vhost_net || return 1
 	cp "$vmm_bin" "$stage/opt/vmm/bin/vmm"
+	# A dynamic vmm (-Dstatic=false, or -Dsanitize=true: ASan cannot be static) brings its libraries.
+	if ldd "$vmm_bin" >/dev/null 2>&1; then
+		echo "nested: $vmm_bin is dynamically linked: its libraries and loader go into L1 too" >&2
+		add_libs "$stage" "$vmm_bin" || return 1
+	fi
 	cp "$guest_dir/rr" "$guest_dir/datacheck" "$stage/opt/vmm/bin/"
 	add_binary "$stage" "$(command -v iperf3)" || return 1
 	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
