@@ -151,12 +151,14 @@ int irq_routing_set_msi(struct irq_routing *rt, unsigned gsi, uint16_t sid, uint
 	struct irq_route *r = &rt->routes[gsi];
 	int ret = 0;
 	if (!r->valid || r->sid != sid || r->msi_addr != addr || r->msi_data != data) {
-		bool was_routed = r->valid && r->routed;
-		struct msi_msg was_out = r->out;
-		*r = (struct irq_route){ .valid = true, .sid = sid, .msi_addr = addr, .msi_data = data };
-		translate_route_locked(rt, r);
-		/* A new source message that translates to the same entry changes nothing in KVM. */
-		if (r->routed != was_routed || (r->routed && (r->out.addr != was_out.addr || r->out.data != was_out.data)))
+		/* A route that is not valid is not routed (clear and rollback keep it so), so the
+		 * translation's own comparison says whether KVM's entry changes: a new source message
+		 * that translates to the same entry changes nothing in KVM. */
+		r->valid = true;
+		r->sid = sid;
+		r->msi_addr = addr;
+		r->msi_data = data;
+		if (translate_route_locked(rt, r))
 			ret = commit_locked(rt);
 		else
 			note_locked(rt);
