@@ -22,6 +22,9 @@ build_l1_initramfs() {
 		add_libs "$stage" "$vmm_bin" || return 1
 	fi
 	cp "$guest_dir/rr" "$guest_dir/datacheck" "$stage/opt/vmm/bin/"
+	# The static-key holder (kvm-keyhold.c), built beside vmm in the same build folder.
+	cp "$(dirname "$vmm_bin")/tests/nested/kvm-keyhold" "$stage/opt/vmm/bin/" ||
+		{ echo "nested: no kvm-keyhold beside $vmm_bin: build the tests (ninja -C BUILD)" >&2; return 1; }
 	add_binary "$stage" "$(command -v iperf3)" || return 1
 	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
 	cp "$L1_ROOT"/tests/boot/*.sh "$L1_ROOT"/tests/perf/*.sh "$L1_ROOT"/tests/nested/crash-study-l1.sh "$stage/opt/vmm/tests/"
