@@ -216,17 +216,16 @@ const struct bus_ops uart8250_ops = { .read = uart_bus_read, .write = uart_bus_w
  * send(MSG_DONTWAIT), which needs no flag; a regular file or a block device never waits for a
  * reader. Only where that reopening is not possible (no /proc, a pipe whose reader is gone, a
  * pty master, which would reopen as a new pty) is O_NONBLOCK set on the shared description
- * itself, for as long as the UART lives: it is put back at destroy. */
-static void open_output(struct uart8250 *u, int fd)
+ * itself, for as long as the output lives: it is put back at uart8250_output_close. */
+void uart8250_output_open(struct uart8250_output *o, int fd)
 {
-	u->out_fd = fd;
-	u->out_mode = UART_OUT_WRITE;
+	*o = (struct uart8250_output){ .fd = fd, .mode = UART_OUT_WRITE, .host_fd = fd, .saved_flags = -1 };
 	struct stat st = { 0 };
 	if (fstat(fd, &st) == 0) {
 		if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
 			return;
 		if (S_ISSOCK(st.st_mode)) {
-			u->out_mode = UART_OUT_SEND;
+			o->mode = UART_OUT_SEND;
 			return;
 		}
 	}
@@ -238,8 +237,8 @@ static void open_output(struct uart8250 *u, int fd)
 		int own = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		struct stat ost;
 		if (own >= 0 && fstat(own, &ost) == 0 && ost.st_dev == st.st_dev && ost.st_ino == st.st_ino) {
-			u->out_fd = own;
-			u->out_owned = true;
+			o->fd = own;
+			o->owned = true;
 			return;
 		}
 		if (own >= 0)
@@ -247,16 +246,27 @@ static void open_output(struct uart8250 *u, int fd)
 	}
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
-		u->out_saved_flags = fl;
+		o->saved_flags = fl;
 }
 
-int uart8250_init(struct uart8250 *u, int out_fd, void (*set_irq)(void *, bool), void *irq_ctx)
+void uart8250_output_close(struct uart8250_output *o)
+{
+	if (o->owned)
+		close(o->fd);
+	else if (o->saved_flags >= 0)
+		fcntl(o->host_fd, F_SETFL, o->saved_flags);
+	*o = (struct uart8250_output){ .fd = -1, .host_fd = -1, .saved_flags = -1 };
+}
+
+/* out: the output prepared by the caller (borrowed) or by uart8250_init (the UART's own); NULL
+ * for none. */
+static int init(struct uart8250 *u, const struct uart8250_output *out, bool own_output, void (*set_irq)(void *, bool),
+		void *irq_ctx)
 {
 	memset(u, 0, sizeof(*u));
-	u->out_fd = -1;
+	u->out = (struct uart8250_output){ .fd = -1, .host_fd = -1, .saved_flags = -1 };
 	u->kick_fd = -1;
 	u->out_source = -1;
-	u->out_saved_flags = -1;
 	u->tx_drop_log_sec = INT64_MIN / 2;
 	u->set_irq = set_irq;
 	u->irq_ctx = irq_ctx;
@@ -265,24 +275,43 @@ int uart8250_init(struct uart8250 *u, int out_fd, void (*set_irq)(void *, bool),
 	int ret = pthread_mutex_init(&u->lock, NULL);
 	if (ret)
 		return -ret;
-	if (out_fd >= 0) {
+	if (out && out->fd >= 0) {
 		u->tx_size = UART_TX_BUF_SIZE;
 		u->tx_buf = malloc(u->tx_size);
 		if (!u->tx_buf) {
 			pthread_mutex_destroy(&u->lock);
 			return -ENOMEM;
 		}
-		open_output(u, out_fd);
+		u->out = *out;
+		u->own_output = own_output;
 	}
+	u->out_fd = u->out.fd;
 	u->ready = true;
 	return 0;
+}
+
+int uart8250_init(struct uart8250 *u, int out_fd, void (*set_irq)(void *, bool), void *irq_ctx)
+{
+	struct uart8250_output out = { .fd = -1, .host_fd = -1, .saved_flags = -1 };
+	if (out_fd >= 0)
+		uart8250_output_open(&out, out_fd);
+	int ret = init(u, &out, true, set_irq, irq_ctx);
+	if (ret && out_fd >= 0)
+		uart8250_output_close(&out);
+	return ret;
+}
+
+int uart8250_init_output(struct uart8250 *u, const struct uart8250_output *out, void (*set_irq)(void *, bool),
+			 void *irq_ctx)
+{
+	return init(u, out, false, set_irq, irq_ctx);
 }
 
 static ssize_t out_write(struct uart8250 *u, const void *buf, size_t n)
 {
 	ssize_t r;
 	do
-		r = u->out_mode == UART_OUT_SEND ? send(u->out_fd, buf, n, MSG_DONTWAIT) : write(u->out_fd, buf, n);
+		r = u->out.mode == UART_OUT_SEND ? send(u->out_fd, buf, n, MSG_DONTWAIT) : write(u->out_fd, buf, n);
 	while (r < 0 && errno == EINTR);
 	return r;
 }
@@ -455,10 +484,8 @@ void uart8250_destroy(struct uart8250 *u)
 	if (u->ready) {
 		if (u->kick_fd >= 0)
 			close(u->kick_fd);
-		if (u->out_owned)
-			close(u->out_fd);
-		else if (u->out_saved_flags >= 0)
-			fcntl(u->out_fd, F_SETFL, u->out_saved_flags);
+		if (u->own_output)
+			uart8250_output_close(&u->out);
 		free(u->tx_buf);
 		u->kick_fd = u->out_fd = -1;
 		u->tx_buf = NULL;

@@ -28,6 +28,17 @@ struct event_loop;
 /* How out_fd is written without blocking. */
 enum uart_out_mode { UART_OUT_WRITE, UART_OUT_SEND };
 
+/* The host fd the UART writes, made safe to write without blocking (uart8250.c says how). vmm
+ * prepares it once, before it drops its privileges, and every VM's UART borrows it: a guest
+ * restart then opens nothing (the preparation may open /proc/self/fd/N). */
+struct uart8250_output {
+	int fd;                  /* what is written: host_fd, or vmm's own description of it */
+	enum uart_out_mode mode;
+	bool owned;              /* fd is vmm's own descriptor, closed by uart8250_output_close */
+	int host_fd;             /* the fd given */
+	int saved_flags;         /* host_fd's file flags to put back at close, or -1 */
+};
+
 struct uart8250_tx_stats {
 	uint64_t bytes;   /* the guest transmitted (loopback excepted) */
 	uint64_t written; /* the host took */
@@ -56,9 +67,8 @@ struct uart8250 {
 	size_t tx_size, tx_head, tx_count;
 	uint64_t tx_written, tx_dropped;
 	int64_t tx_drop_kick_sec;  /* CLOCK_MONOTONIC_COARSE second before which drops do not wake the loop */
-	enum uart_out_mode out_mode;
-	bool out_owned;            /* out_fd is vmm's own descriptor (closed at destroy) */
-	int out_saved_flags;       /* the host fd's file flags to restore at destroy, or -1 */
+	struct uart8250_output out; /* out_fd's: the caller's (borrowed) or the UART's own */
+	bool own_output;           /* out was prepared by uart8250_init and is closed at destroy */
 	int kick_fd;               /* eventfd: wakes the loop when the ring gets bytes; -1 without a loop */
 	struct event_loop *loop;
 	int out_source;            /* the loop's POLLOUT watch on out_fd */
@@ -69,9 +79,18 @@ struct uart8250 {
 
 extern const struct bus_ops uart8250_ops;
 
+/* Prepares fd (the console's output) to be written without blocking; nothing fails: what cannot
+ * be done falls back to writing fd as it is. */
+void uart8250_output_open(struct uart8250_output *o, int fd);
+/* Closes vmm's own descriptor, or gives the host fd its flags back. */
+void uart8250_output_close(struct uart8250_output *o);
 /* out_fd: where transmitted bytes go (-1: nowhere). The UART writes it without blocking (see
  * uart8250.c for how); out_fd itself stays the caller's. */
 int uart8250_init(struct uart8250 *u, int out_fd, void (*set_irq)(void *, bool), void *irq_ctx) __must_check;
+/* The same on an output the caller prepared (uart8250_output_open), which stays the caller's
+ * and must outlive the UART. */
+int uart8250_init_output(struct uart8250 *u, const struct uart8250_output *out, void (*set_irq)(void *, bool),
+			 void *irq_ctx) __must_check;
 /* Lets `loop` (run by one thread) write the buffered output: it is woken when bytes arrive and
  * waits for room on the host fd when it is full. Without it, output waits for uart8250_tx_drain(). */
 int uart8250_attach_loop(struct uart8250 *u, struct event_loop *loop) __must_check;

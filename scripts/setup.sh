@@ -3,7 +3,8 @@
 # default guest into build/. Used by scripts/boot.sh and scripts/test.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-packages=(gcc meson ninja-build pkg-config liburing-dev linux-libc-dev acpica-tools cpio gzip
+# libcap-dev and libseccomp-dev: vmm's sandbox (capabilities, system-call filter), static archives.
+packages=(gcc meson ninja-build pkg-config liburing-dev libcap-dev libseccomp-dev linux-libc-dev acpica-tools cpio gzip
 	  busybox-static linux-image-amd64 qemu-system-x86 iperf3 gnuplot-nox python3)
 missing=()
 for p in "${packages[@]}"; do

@@ -88,6 +88,19 @@ expect 2 "--net value is 257 bytes long, more than 255" run --kernel "$k" --net 
 expect 2 "tap name 'a23456789012345x' in --net is longer than 15 bytes" run --kernel "$k" --net tap=a23456789012345x
 expect 2 "bad --net option 'queues=9'" run --kernel "$k" --net tap=t0,queues=9
 expect 2 "only one --net" run --kernel "$k" --net tap=t0 --net tap=t1
+# --user: UID:GID (numbers) or a name from /etc/passwd; an accepted one gets as far as the
+# kernel's check. --no-sandbox is documented and accepted.
+expect 2 "user 'no-such-user-vmm' is not in /etc/passwd: give a user listed there, or UID:GID" run --kernel "$k" --user no-such-user-vmm
+for bad in 1000: :1000 1000:x x:1000 -1:0 1:2:3 4294967295:0 0:4294967295 " 1:1" 0x10:0; do
+	expect 2 "bad --user value '$bad': use UID:GID, two decimal numbers" run --kernel "$k" --user "$bad"
+done
+expect 2 "bad --user value '': give a user name or UID:GID" run --kernel "$k" --user ""
+expect 2 "cannot read kernel '/nonexistent/bzImage'" run --kernel /nonexistent/bzImage --user 65534:65534
+root_name=$(awk -F: '$3 == 0 { print $1; exit }' /etc/passwd)
+[ -n "$root_name" ] && expect 2 "cannot read kernel '/nonexistent/bzImage'" run --user "$root_name" --kernel /nonexistent/bzImage
+expect 2 "cannot read kernel '/nonexistent/bzImage'" run --no-sandbox --kernel /nonexistent/bzImage
+grep -q -e "--user NAME|UID:GID" "$tmp/help" && grep -q -e "--no-sandbox" "$tmp/help" && passes=$((passes + 1)) ||
+	{ fails=$((fails + 1)); echo "FAIL: --help does not document --user and --no-sandbox"; }
 expect 2 "unknown command 'fly'" fly
 expect 2 "bad iteration count '-5'" bench-exit -5
 expect 2 "bad iteration count '0'" bench-exit 0
@@ -95,5 +108,22 @@ expect 2 "bad iteration count '10x'" bench-exit 10x
 expect 2 "bad iteration count ' 7'" bench-exit " 7"
 expect 2 "bad iteration count '99999999999999999999'" bench-exit 99999999999999999999
 expect 2 "unexpected argument 'x' after the iteration count" bench-exit 5 x
+# ELF kernels (the PVH boot): refused with the reason, before anything is read whole. vmm itself is
+# an x86-64 executable without the PVH note (b_pie=false: ET_EXEC).
+printf '\177ELF\001\001\001' >"$tmp/elf32" && head -c 57 /dev/zero >>"$tmp/elf32"
+head -c 100 "$vmm" >"$tmp/elfcut"
+cp "$vmm" "$tmp/elfarm" && printf '\267\000' | dd of="$tmp/elfarm" bs=1 seek=18 conv=notrunc 2>/dev/null  # EM_AARCH64
+expect 2 "elf32: a 32-bit ELF \(ELFCLASS32\): vmm boots x86-64 kernels" run --kernel "$tmp/elf32"
+expect 2 "elfcut: truncated ELF: .* program headers at file offset 0x40 end past the file's 100 bytes" run --kernel "$tmp/elfcut"
+expect 2 "elfarm: an ELF for machine 183, not x86-64" run --kernel "$tmp/elfarm"
+expect 2 ": no PVH entry point: the ELF has no XEN_ELFNOTE_PHYS32_ENTRY note" run --kernel "$vmm"
+# The vmlinux that guest/ unpacks (66 MB, its segments up to 74 MiB): too big for 64M of RAM, and
+# a huge initrd does not fit next to it; the peak-RSS bound shows it is not read whole.
+if [ -f "$guest/vmlinux" ]; then
+	expect 2 "vmlinux: the kernel needs 74 MiB of RAM .*more than the guest's 64 MiB.*give the guest more memory" run --kernel "$guest/vmlinux" --memory 64M
+	expect 2 "huge: the initrd \(102400 MiB\) does not fit below 512 MiB next to the kernel \(74 MiB\)" run --kernel "$guest/vmlinux" --initrd "$tmp/huge"
+else
+	echo "SKIP: no $guest/vmlinux: the ELF kernel checks on the real vmlinux did not run"
+fi
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -7,6 +7,7 @@
 #include <linux/virtio_ring.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BIT(n) (1ULL << (n))
 
@@ -29,7 +30,7 @@ static uint64_t net_features(void *opaque)
 	f |= BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6) |
 	     BIT(VIRTIO_NET_F_HOST_ECN);
 	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
-		if ((net->tap.offloads & guest_offloads[i].tun) == guest_offloads[i].tun)
+		if ((net->tap->offloads & guest_offloads[i].tun) == guest_offloads[i].tun)
 			f |= BIT(guest_offloads[i].feature);
 	/* GUEST_TSO* and GUEST_ECN need GUEST_CSUM (5.1.3.1). */
 	if (!(f & BIT(VIRTIO_NET_F_GUEST_CSUM)))
@@ -62,11 +63,11 @@ static int net_activate(void *opaque, struct virtio_pci *vp)
 	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
 		if (vp->driver_features & BIT(guest_offloads[i].feature))
 			tun |= guest_offloads[i].tun;
-	int ret = tap_set_offload(&net->tap, tun);
+	int ret = tap_set_offload(net->tap, tun);
 	if (ret)
 		return ret;
 	/* A failed start undoes itself (vhost_net_start), leaving nothing half set up. */
-	return vhost_net_start(&net->vhost, vp, vp->driver_features, net->tap.fd);
+	return vhost_net_start(&net->vhost, vp, vp->driver_features, net->tap->fd);
 }
 
 static void net_reset(void *opaque, struct virtio_pci *vp)
@@ -82,7 +83,7 @@ static int net_bus_master(void *opaque, struct virtio_pci *vp, bool on)
 {
 	struct virtio_net *net = opaque;
 	(void)vp;
-	return vhost_net_set_dma(&net->vhost, on ? net->tap.fd : -1);
+	return vhost_net_set_dma(&net->vhost, on ? net->tap->fd : -1);
 }
 
 static const struct virtio_device_ops net_ops = {
@@ -173,19 +174,33 @@ int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, 
 	return 0;
 }
 
-int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, const struct guest_memory *mem,
-		    struct irq_routing *rt, int vm_fd, struct dma_space *dma, struct event_loop *loop, char *err,
-		    size_t errlen)
+int virtio_net_backend_open(struct virtio_net_backend *b, const struct virtio_net_options *o, char *err, size_t errlen)
+{
+	b->tap.fd = -1;
+	b->vhost_fd = vhost_net_open_device(err, errlen);
+	if (b->vhost_fd < 0)
+		return b->vhost_fd;
+	return tap_open(&b->tap, o->tap, err, errlen);
+}
+
+void virtio_net_backend_close(struct virtio_net_backend *b)
+{
+	if (b->vhost_fd >= 0)
+		close(b->vhost_fd);
+	b->vhost_fd = -1;
+	tap_close(&b->tap);
+}
+
+int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, struct virtio_net_backend *backend,
+		    const struct guest_memory *mem, struct irq_routing *rt, int vm_fd, struct dma_space *dma,
+		    struct event_loop *loop, char *err, size_t errlen)
 {
 	memset(net, 0, sizeof(*net));
-	net->tap.fd = -1;
+	net->tap = &backend->tap;
 	net->vhost.fd = -1;
 	memcpy(net->mac, o->mac, 6);
 	net->link_status = VIRTIO_NET_S_LINK_UP;
-	int ret = vhost_net_open(&net->vhost, dma, loop, err, errlen);
-	if (ret)
-		return ret;
-	ret = tap_open(&net->tap, o->tap, err, errlen);
+	int ret = vhost_net_open(&net->vhost, backend->vhost_fd, dma, loop, err, errlen);
 	if (ret)
 		return ret;
 	ret = virtio_pci_init(&net->vp, &net_ops, net, mem, rt, vm_fd);
@@ -200,5 +215,4 @@ void virtio_net_destroy(struct virtio_net *net)
 {
 	virtio_pci_destroy(&net->vp);
 	vhost_net_close(&net->vhost);
-	tap_close(&net->tap);
 }

@@ -13,18 +13,29 @@
 
 #define BIT(n) (1ULL << (n))
 
-/* Opens the vhost device and watches its messages and vring errors. */
-static int open_vhost_device(struct vhost_net *vh, struct event_loop *loop, char *err, size_t errlen)
+int vhost_net_open_device(char *err, size_t errlen)
 {
 	/* Non-blocking: the loop reads IOTLB messages until there are none. */
-	vh->fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (vh->fd < 0) {
+	int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot open /dev/vhost-net: %s (load the vhost_net module; vmm has no userspace virtio-net)",
 			 strerror(e));
 		return -e;
 	}
-	if (ioctl(vh->fd, VHOST_SET_OWNER) < 0 || ioctl(vh->fd, VHOST_GET_FEATURES, &vh->features) < 0) {
+	return fd;
+}
+
+/* Takes ownership of the device and watches its messages and vring errors. */
+static int own_vhost_device(struct vhost_net *vh, struct event_loop *loop, char *err, size_t errlen)
+{
+	if (ioctl(vh->fd, VHOST_SET_OWNER) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "vhost-net set-up failed: VHOST_SET_OWNER: %s", strerror(e));
+		return -e;
+	}
+	vh->owned = true;
+	if (ioctl(vh->fd, VHOST_GET_FEATURES, &vh->features) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "vhost-net set-up failed: %s", strerror(e));
 		return -e;
@@ -45,9 +56,10 @@ static int open_vhost_device(struct vhost_net *vh, struct event_loop *loop, char
 	return 0;
 }
 
-
-int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loop *loop, char *err, size_t errlen)
+int vhost_net_open(struct vhost_net *vh, int vhost_fd, struct dma_space *dma, struct event_loop *loop, char *err,
+		   size_t errlen)
 {
+	vh->fd = vhost_fd;
 	vh->dma = dma;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++)
 		vh->err_fd[q] = -1;
@@ -64,15 +76,18 @@ int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loo
 			return -ENOMEM;
 		}
 	}
-	return open_vhost_device(vh, loop, err, errlen);
+	return own_vhost_device(vh, loop, err, errlen);
 }
 
 void vhost_net_close(struct vhost_net *vh)
 {
 	if (vh->dma)
 		dma_remove_listener(vh->dma, vh);
-	if (vh->fd >= 0)
-		close(vh->fd);
+	/* The fd is the caller's and serves the next VM: RESET_OWNER stops both backends and drops
+	 * this VM's memory table, rings, eventfds and IOTLB, so that the next owner starts clean. */
+	if (vh->owned && ioctl(vh->fd, VHOST_RESET_OWNER) < 0)
+		log_err("vhost-net: VHOST_RESET_OWNER failed: %s", strerror(errno));
+	vh->owned = false;
 	vh->fd = -1;
 	free(vh->shadow);
 	vh->shadow = NULL;
@@ -245,8 +260,12 @@ int vhost_net_stop(struct vhost_net *vh)
 	dma_remove_listener(vh->dma, vh);
 	/* RESET_OWNER stops both backends, flushes the workers and frees the IOTLB and memory table;
 	 * the fd stays ours (a reopened fd would leave the old device alive behind the loop's poll). */
-	if (ioctl(vh->fd, VHOST_RESET_OWNER) < 0 || ioctl(vh->fd, VHOST_SET_OWNER) < 0)
+	if (ioctl(vh->fd, VHOST_RESET_OWNER) < 0)
 		return -errno;
+	vh->owned = false;
+	if (ioctl(vh->fd, VHOST_SET_OWNER) < 0)
+		return -errno;
+	vh->owned = true;
 	return 0;
 }
 

@@ -46,7 +46,8 @@ struct vhost_iotlb_entry {
 };
 
 struct vhost_net {
-	int fd;
+	int fd;                    /* borrowed: vmm opens /dev/vhost-net once for its whole life */
+	bool owned;                /* VHOST_SET_OWNER done, not reset since */
 	uint64_t features;         /* VHOST_GET_FEATURES */
 	uint64_t backend_features; /* VHOST_GET_BACKEND_FEATURES */
 	int err_fd[VHOST_NET_QUEUES];
@@ -71,10 +72,17 @@ struct vhost_net {
 	struct vhost_iotlb_stats stats;
 };
 
-/* Opens /dev/vhost-net once for the VM's life, takes ownership, and watches its IOTLB messages
- * and vring errors in `loop`. `err` says what is missing when it fails. */
-int vhost_net_open(struct vhost_net *vh, struct dma_space *dma, struct event_loop *loop, char *err,
+/* Opens /dev/vhost-net: the fd (>= 0) or -errno, with `err` saying what is missing. vmm opens it
+ * once, before it drops its privileges, and keeps it for its whole life: every VM (a guest
+ * restart) takes it over again rather than reopen it (a reopened fd would leave the old device
+ * alive behind a pending poll, and needs privileges vmm no longer has). */
+int vhost_net_open_device(char *err, size_t errlen) __must_check;
+/* Takes ownership of the device behind vhost_fd (which stays the caller's) for this VM, and
+ * watches its IOTLB messages and vring errors in `loop`. */
+int vhost_net_open(struct vhost_net *vh, int vhost_fd, struct dma_space *dma, struct event_loop *loop, char *err,
 		   size_t errlen) __must_check;
+/* Gives the device up (VHOST_RESET_OWNER: backends stopped, everything this VM set dropped),
+ * leaving the fd open for the next VM. */
 void vhost_net_close(struct vhost_net *vh);
 /* Features, memory table, the rings of every enabled queue with their kick, call and error
  * eventfds, the IOTLB primed with the rings when ACCESS_PLATFORM is on, and the tap as backend.

@@ -16,8 +16,7 @@
 #define ENTRY_64_OFFSET     0x200     /* startup_64 is 512 bytes into the protected-mode code */
 #define TYPE_OF_LOADER_UNDEFINED 0xFF
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+int boot_error(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -53,7 +52,7 @@ int boot_check_bzimage(const uint8_t *kernel, size_t kernel_len, struct setup_he
 {
 	struct boot_params bp;
 	if (kernel_len < 0x1000)
-		return fail(err, errlen, -ENOEXEC, "not a bzImage: file is too small (%zu bytes)", kernel_len);
+		return boot_error(err, errlen, -ENOEXEC, "not a bzImage: file is too small (%zu bytes)", kernel_len);
 	memset(&bp, 0, sizeof(bp));
 	/* The setup header ends at 0x202 + the byte at 0x201 (boot.rst, "Details of header fields"). */
 	size_t hdr_end = 0x202 + kernel[0x201];
@@ -62,16 +61,16 @@ int boot_check_bzimage(const uint8_t *kernel, size_t kernel_len, struct setup_he
 	memcpy((uint8_t *)&bp + SETUP_HEADER_OFFSET, kernel + SETUP_HEADER_OFFSET, hdr_end - SETUP_HEADER_OFFSET);
 	const struct setup_header *h = &bp.hdr;
 	if (h->boot_flag != BOOT_FLAG_AA55 || h->header != BOOT_MAGIC_HDRS)
-		return fail(err, errlen, -ENOEXEC, "not a bzImage: no Linux boot header (HdrS magic)");
+		return boot_error(err, errlen, -ENOEXEC, "not a bzImage: no Linux boot header (HdrS magic)");
 	if (h->version < MIN_PROTOCOL)
-		return fail(err, errlen, -ENOEXEC, "boot protocol %u.%02u is too old (need 2.12 or later)",
+		return boot_error(err, errlen, -ENOEXEC, "boot protocol %u.%02u is too old (need 2.12 or later)",
 			    h->version >> 8, h->version & 0xFF);
 	if (!(h->xloadflags & XLF_KERNEL_64))
-		return fail(err, errlen, -ENOEXEC, "the kernel has no 64-bit entry point (XLF_KERNEL_64)");
+		return boot_error(err, errlen, -ENOEXEC, "the kernel has no 64-bit entry point (XLF_KERNEL_64)");
 	if (!h->relocatable_kernel)
-		return fail(err, errlen, -ENOEXEC, "the kernel is not relocatable");
+		return boot_error(err, errlen, -ENOEXEC, "the kernel is not relocatable");
 	if (!(h->loadflags & LOADED_HIGH))
-		return fail(err, errlen, -ENOEXEC, "not a bzImage: zImage kernels are not supported");
+		return boot_error(err, errlen, -ENOEXEC, "not a bzImage: zImage kernels are not supported");
 	*hdr = *h;
 	return 0;
 }
@@ -82,13 +81,13 @@ int boot_plan(const struct setup_header *h, uint64_t kernel_len, uint64_t initrd
 	memset(plan, 0, sizeof(*plan));
 	plan->setup_size = ((uint64_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
 	if (plan->setup_size >= kernel_len)
-		return fail(err, errlen, -ENOEXEC, "not a bzImage: setup (%llu bytes) fills the file",
+		return boot_error(err, errlen, -ENOEXEC, "not a bzImage: setup (%llu bytes) fills the file",
 			    (unsigned long long)plan->setup_size);
 	uint64_t pm_size = kernel_len - plan->setup_size;
 	/* The kernel decompresses in place and needs init_size bytes from its load address. */
 	uint64_t need = h->init_size > pm_size ? h->init_size : pm_size;
 	if (need > low_ram_end || KERNEL_LOAD_ADDR + need > low_ram_end)
-		return fail(err, errlen, -EFBIG,
+		return boot_error(err, errlen, -EFBIG,
 			    "the kernel needs %llu MiB of RAM (it decompresses in place from 1 MiB), more than the guest's %llu MiB below the PCI hole; give the guest more memory (--memory)",
 			    (unsigned long long)((KERNEL_LOAD_ADDR + need + MiB - 1) >> 20),
 			    (unsigned long long)(low_ram_end >> 20));
@@ -100,7 +99,7 @@ int boot_plan(const struct setup_header *h, uint64_t kernel_len, uint64_t initrd
 		if (ram_limits)
 			limit = low_ram_end;
 		if (initrd_len > limit || ((limit - initrd_len) & ~0xFFFULL) < plan->kernel_end)
-			return fail(err, errlen, -EFBIG, "the initrd (%llu MiB) does not fit below %llu MiB next to the kernel (%llu MiB); %s",
+			return boot_error(err, errlen, -EFBIG, "the initrd (%llu MiB) does not fit below %llu MiB next to the kernel (%llu MiB); %s",
 				    (unsigned long long)(initrd_len >> 20), (unsigned long long)(limit >> 20),
 				    (unsigned long long)(plan->kernel_end >> 20),
 				    ram_limits ? "give the guest more memory (--memory) or use a smaller initrd"
@@ -126,19 +125,19 @@ int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_
 		return ret;
 
 	if (guest_write(mem, KERNEL_LOAD_ADDR, kernel + plan.setup_size, kernel_len - plan.setup_size))
-		return fail(err, errlen, -EFAULT, "kernel does not fit in guest memory");
+		return boot_error(err, errlen, -EFAULT, "kernel does not fit in guest memory");
 	info->kernel_end = plan.kernel_end;
 
 	size_t cmdlen = strlen(cmdline);
 	uint32_t cmdmax = h->cmdline_size ? h->cmdline_size : 255;
 	if (cmdlen > cmdmax || cmdlen >= BOOT_CMDLINE_MAX)
-		return fail(err, errlen, -E2BIG, "command line is %zu bytes; this kernel takes at most %u", cmdlen, cmdmax);
+		return boot_error(err, errlen, -E2BIG, "command line is %zu bytes; this kernel takes at most %u", cmdlen, cmdmax);
 	if (guest_write(mem, BOOT_CMDLINE_ADDR, cmdline, cmdlen + 1))
-		return fail(err, errlen, -EFAULT, "no room for the command line");
+		return boot_error(err, errlen, -EFAULT, "no room for the command line");
 
 	if (initrd && initrd_len) {
 		if (guest_write(mem, plan.initrd_addr, initrd, initrd_len))
-			return fail(err, errlen, -EFAULT, "no room for the initrd");
+			return boot_error(err, errlen, -EFAULT, "no room for the initrd");
 		h->ramdisk_image = (uint32_t)plan.initrd_addr;
 		h->ramdisk_size = (uint32_t)initrd_len;
 		info->initrd_addr = plan.initrd_addr;
@@ -153,7 +152,7 @@ int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_
 	bp.acpi_rsdp_addr = rsdp_gpa;
 	bp.e820_entries = (uint8_t)boot_build_e820(mem, bp.e820_table, E820_MAX_ENTRIES_ZEROPAGE);
 	if (guest_write(mem, BOOT_ZERO_PAGE_ADDR, &bp, sizeof(bp)))
-		return fail(err, errlen, -EFAULT, "no room for the zero page");
+		return boot_error(err, errlen, -EFAULT, "no room for the zero page");
 
 	info->entry = KERNEL_LOAD_ADDR + ENTRY_64_OFFSET;
 	info->zero_page = BOOT_ZERO_PAGE_ADDR;

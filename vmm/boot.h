@@ -14,15 +14,25 @@
 #define E820_RESERVED 2
 #define E820_ACPI     3
 
+/* How the boot vCPU enters the kernel. */
+enum boot_entry_mode {
+	BOOT_ENTRY_LINUX64 = 0, /* bzImage: 64-bit mode, identity paging, RSI = zero page */
+	BOOT_ENTRY_PVH32,       /* vmlinux: 32-bit protected mode, paging off, EBX = start_info (boot_pvh.h) */
+};
+
 struct boot_info {
-	uint64_t entry;       /* 64-bit entry point */
-	uint64_t zero_page;   /* passed in RSI */
+	enum boot_entry_mode mode;
+	uint64_t entry;       /* 64-bit entry point, or the PVH 32-bit one */
+	uint64_t zero_page;   /* passed in RSI (LINUX64) */
+	uint64_t start_info;  /* passed in EBX (PVH32) */
 	uint64_t kernel_end;
 	uint64_t initrd_addr, initrd_size;
 	uint16_t protocol;
 };
 
 /* Builds the e820 map for a RAM layout; returns the number of entries (<= max). */
+/* Writes the message into err (the loaders' one-line reasons) and returns ret. */
+int boot_error(char *err, size_t errlen, int ret, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 unsigned boot_build_e820(const struct guest_memory *mem, struct boot_e820_entry *map, unsigned max);
 
 /* Checks that the image is a bzImage this loader can boot (64-bit entry, relocatable, boot

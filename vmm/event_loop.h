@@ -25,13 +25,26 @@ struct event_source {
 };
 
 struct event_loop {
-	struct io_uring ring;
-	bool ring_ready;
+	struct io_uring *ring;    /* own_ring, or a borrowed one (event_loop_init_on); NULL once destroyed */
+	struct io_uring own_ring;
+	bool ring_borrowed;
 	struct event_source sources[EVENT_LOOP_MAX_SOURCES];
 };
 
+/* vmm's one ring for its whole life, created before it drops its privileges (sandbox.c): the
+ * loops of successive VMs (a guest restart) run on it, so that a restart needs no
+ * io_uring_setup, which the seccomp filter does not allow. io_uring operations are not seen by
+ * seccomp, so where the kernel can (5.10+) the ring is restricted to the operations the loop
+ * queues (poll, poll removal, liburing's timeout): *restricted says whether it is. */
+int event_ring_open(struct io_uring *ring, bool *restricted) __must_check;
+void event_ring_close(struct io_uring *ring);
+
+/* A loop on its own ring. */
 int event_loop_init(struct event_loop *l) __must_check;
-/* Cancels what is pending (the kernel drops the polls with the ring). */
+/* A loop on `ring`, which stays the caller's and must outlive it. */
+void event_loop_init_on(struct event_loop *l, struct io_uring *ring);
+/* Cancels what is pending: its own ring is closed (the kernel drops the polls with it); on a
+ * borrowed ring every queued poll is cancelled and its completion reaped. */
 void event_loop_destroy(struct event_loop *l);
 /* Watches fd; returns the source's id (>= 0) or -ENOSPC. */
 int event_loop_add(struct event_loop *l, int fd, event_fn fn, void *opaque) __must_check;

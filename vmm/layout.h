@@ -8,6 +8,12 @@
 
 /* Low memory used by the direct Linux boot (all inside usable RAM below 640 KiB). */
 #define BOOT_GDT_ADDR        0x00000500ULL
+/* PVH boot (boot_pvh.h): hvm_start_info, its one module entry (the initrd) and the memory map,
+ * in the page below the zero page (the two boot paths never meet). */
+#define BOOT_PVH_START_INFO_ADDR 0x00006000ULL
+#define BOOT_PVH_MODLIST_ADDR    0x00006040ULL
+#define BOOT_PVH_MEMMAP_ADDR     0x00006080ULL
+#define BOOT_PVH_INFO_END        0x00007000ULL
 #define BOOT_ZERO_PAGE_ADDR  0x00007000ULL
 #define BOOT_PML4_ADDR       0x00009000ULL
 #define BOOT_PDPT_ADDR       0x0000A000ULL

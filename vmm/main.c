@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "exitbench.h"
 #include "layout.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -28,17 +29,20 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_NO_KVM = 3,
 	EXIT_GUEST_RESET = 4,
+	EXIT_FORBIDDEN_SYSCALL = SANDBOX_EXIT_FORBIDDEN_SYSCALL, /* by the SIGSYS handler (sandbox.c) */
 	EXIT_SIGNAL_BASE = 128,
 };
 
 static const char usage_text[] =
 	"usage: vmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE] [--cpus N]\n"
 	"               [--net tap=NAME[,mac=MAC]] [--iommu[=ats]] [--on-reboot=exit|restart] [--exit-stats]\n"
+	"               [--user NAME|UID:GID] [--no-sandbox]\n"
 	"       vmm kvm-check          check that /dev/kvm can run guests\n"
 	"       vmm bench-exit [N]     port-I/O exit round trip: bare KVM loop vs our dispatcher\n"
 	"       vmm --help | --version\n"
 	"\n"
-	"  --kernel PATH     Linux bzImage (x86 boot protocol 2.12 or later, 64-bit)\n"
+	"  --kernel PATH     Linux bzImage (x86 boot protocol 2.12 or later, 64-bit), or an ELF\n"
+	"                    vmlinux with a PVH entry point (CONFIG_PVH)\n"
 	"  --initrd PATH     initramfs\n"
 	"  --cmdline STR     kernel command line (default: console=ttyS0)\n"
 	"  --memory SIZE     guest RAM, e.g. 512M, 4G; plain numbers are MiB (default 512M)\n"
@@ -48,16 +52,27 @@ static const char usage_text[] =
 	"                    ats: it also offers device-TLBs (PCIe ATS) to virtio-net\n"
 	"  --on-reboot=WHAT  on a guest reset: exit (status 4, default) or restart the guest\n"
 	"  --exit-stats      print KVM exits per reason when the guest stops (and on SIGUSR2)\n"
+	"  --user NAME|UID:GID  once set up, run as this user (NAME from /etc/passwd)\n"
+	"  --no-sandbox      for debugging: keep vmm's capabilities and install no seccomp filter\n"
+	"                    (by default, once set up, vmm drops every capability, sets no_new_privs\n"
+	"                    and allows only the system calls it needs)\n"
 	"\n"
 	"Console: the guest's serial port is on stdin/stdout. Ctrl-A x quits, Ctrl-A p presses the\n"
 	"power button, Ctrl-A a sends Ctrl-A. SIGTERM presses the ACPI power button.\n"
 	"Exit status: 0 guest powered off (or Ctrl-A x), 1 vmm failed, 2 bad command line or file,\n"
-	"3 KVM not usable, 4 guest reset, 128+N stopped by signal N (SIGINT, SIGHUP).\n";
+	"3 KVM not usable, 4 guest reset, 5 a system call the sandbox forbids (a bug in vmm: see the\n"
+	"message), 128+N stopped by signal N (SIGINT, SIGHUP).\n";
 
 struct options {
 	struct vm_config vm;
 	bool restart_on_reboot;
 	bool exit_stats;
+	bool has_user;
+	struct sandbox_user user; /* --user */
+	bool no_sandbox;
+	/* VMM_TEST_FORBIDDEN_SYSCALL=1 (a hidden test hook, for the boot test's sandbox scenario):
+	 * the event loop makes one forbidden system call once the first guest runs. */
+	bool test_forbidden_syscall;
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -99,7 +114,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 static int parse_run(int argc, char **argv, struct options *o)
 {
-	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS, OPT_NET, OPT_IOMMU };
+	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS, OPT_NET, OPT_IOMMU, OPT_USER, OPT_NO_SANDBOX };
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'c' }, { "memory", required_argument, NULL, 'm' },
@@ -107,6 +122,7 @@ static int parse_run(int argc, char **argv, struct options *o)
 		{ "exit-stats", no_argument, NULL, OPT_EXIT_STATS }, { "help", no_argument, NULL, 'h' },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "iommu", optional_argument, NULL, OPT_IOMMU },
+		{ "user", required_argument, NULL, OPT_USER }, { "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -162,6 +178,14 @@ static int parse_run(int argc, char **argv, struct options *o)
 			else if (optarg)
 				return usage_error("bad --iommu value '%s': use --iommu or --iommu=ats", optarg);
 			break;
+		case OPT_USER: {
+			char err[256];
+			if (sandbox_parse_user(optarg, SANDBOX_PASSWD_PATH, &o->user, err, sizeof(err)))
+				return usage_error("%s", err);
+			o->has_user = true;
+			break;
+		}
+		case OPT_NO_SANDBOX: o->no_sandbox = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default:
 			return usage_error("unknown or incomplete option '%s'", argv[at]);
@@ -171,6 +195,8 @@ static int parse_run(int argc, char **argv, struct options *o)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->vm.kernel_path)
 		return usage_error("%s", "run needs --kernel PATH");
+	const char *hook = getenv("VMM_TEST_FORBIDDEN_SYSCALL");
+	o->test_forbidden_syscall = hook && !strcmp(hook, "1");
 	/* Check the files before touching KVM, so that a typo gets the right message anywhere: kind
 	 * (a FIFO would block), boot header and sizes, without reading them whole. */
 	char err[512];
@@ -282,9 +308,11 @@ static bool on_vm_event(void *opaque, int fd, unsigned revents)
 
 /* Runs until the guest stops; returns the stop reason. The VM's loop also serves the devices'
  * fds, registered when they were created. */
-static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
+static int event_loop(struct vm *vm, int sfd, bool forbidden_syscall, char *err, size_t errlen)
 {
 	struct main_loop m = { .vm = vm, .stdin_open = true };
+	if (forbidden_syscall)
+		sandbox_make_forbidden_syscall(); /* the filter ends vmm here */
 	int ret;
 	if ((ret = event_loop_add(&vm->loop, STDIN_FILENO, on_stdin, &m)) < 0 ||
 	    event_loop_add(&vm->loop, sfd, on_signal, &m) < 0 || event_loop_add(&vm->loop, vm->event_fd, on_vm_event, &m) < 0) {
@@ -307,6 +335,74 @@ static int event_loop(struct vm *vm, int sfd, char *err, size_t errlen)
 	}
 	uart8250_tx_drain(&vm->uart); /* what the guest printed last goes before our exit lines */
 	return atomic_load(&vm->stop_reason);
+}
+
+/* Least privilege from here on (the first VM is set up, no vCPU thread runs yet): sandbox.c. */
+static int enter_sandbox(const struct options *o, char *err, size_t errlen)
+{
+	const struct sandbox_user *user = o->has_user ? &o->user : NULL;
+	if (o->no_sandbox) {
+		log_warn("--no-sandbox: vmm keeps its capabilities and runs without a seccomp filter");
+		return user ? sandbox_switch_user(user, err, errlen) : 0;
+	}
+	if (SANDBOX_SANITIZER_BUILD)
+		log_info("sanitizer build: privileges dropped, but no seccomp filter (the sanitizer runtime needs more)");
+	struct sandbox_config cfg = { .user = user, .on_forbidden = console_restore, .no_filter = SANDBOX_SANITIZER_BUILD };
+	return sandbox_enter(&cfg, err, errlen);
+}
+
+/* Runs the guest, and runs it again after each reset with --on-reboot=restart, every time on a
+ * new VM built from `host`; returns vmm's exit status. */
+static int run_guest(const struct options *o, struct vm_host *host, int sfd)
+{
+	bool sandboxed = false;
+	for (;;) {
+		struct vm vm;
+		char err[512] = "";
+		int ret = vm_create(&vm, host, &o->vm, err, sizeof(err));
+		if (!ret && !sandboxed) {
+			ret = enter_sandbox(o, err, sizeof(err));
+			sandboxed = true;
+		}
+		if (!ret)
+			ret = vm_start(&vm, err, sizeof(err));
+		if (ret) {
+			vm_destroy(&vm);
+			console_restore();
+			fprintf(stderr, "vmm: %s\n", err);
+			/* A kernel, initrd or command line that cannot be loaded is bad input. */
+			return ret == -ENOEXEC || ret == -E2BIG || ret == -EFBIG ? EXIT_USAGE : EXIT_VMM_FAILURE;
+		}
+		int reason = event_loop(&vm, sfd, o->test_forbidden_syscall, err, sizeof(err));
+		int signo = vm.stop_signal;
+		if (o->exit_stats)
+			print_exit_stats(&vm); /* before vm_destroy frees the vCPUs and their counters */
+		vm_destroy(&vm);
+		switch (reason) {
+		case VM_STOP_POWEROFF:
+			log_info("guest powered off");
+			return EXIT_GUEST_POWEROFF;
+		case VM_STOP_RESET:
+			if (o->restart_on_reboot) {
+				log_info("guest reset (%s): restarting", vm.stop_detail);
+				continue;
+			}
+			console_restore();
+			fprintf(stderr, "vmm: guest reset (%s); exiting with status %d (use --on-reboot=restart to restart)\n",
+				vm.stop_detail, EXIT_GUEST_RESET);
+			return EXIT_GUEST_RESET;
+		case VM_STOP_QUIT:
+			log_info("%s", vm.stop_detail);
+			return EXIT_GUEST_POWEROFF;
+		case VM_STOP_SIGNAL:
+			log_info("stopped by %s", vm.stop_detail);
+			return EXIT_SIGNAL_BASE + signo;
+		default:
+			console_restore();
+			fprintf(stderr, "vmm: the guest stopped on an error: %s\n", vm.stop_detail);
+			return EXIT_VMM_FAILURE;
+		}
+	}
 }
 
 static int cmd_run(int argc, char **argv)
@@ -335,50 +431,19 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "vmm: signal set-up failed: %s\n", strerror(errno));
 		return EXIT_VMM_FAILURE;
 	}
-	console_raw();
-	for (;;) {
-		struct vm vm;
-		char err[512] = "";
-		int ret = vm_create(&vm, &kvm, &o.vm, err, sizeof(err));
-		if (!ret)
-			ret = vm_start(&vm, err, sizeof(err));
-		if (ret) {
-			vm_destroy(&vm);
-			console_restore();
-			fprintf(stderr, "vmm: %s\n", err);
-			/* A kernel, initrd or command line that cannot be loaded is bad input. */
-			return ret == -ENOEXEC || ret == -E2BIG || ret == -EFBIG ? EXIT_USAGE : EXIT_VMM_FAILURE;
-		}
-		int reason = event_loop(&vm, sfd, err, sizeof(err));
-		int signo = vm.stop_signal;
-		if (o.exit_stats)
-			print_exit_stats(&vm); /* before vm_destroy frees the vCPUs and their counters */
-		vm_destroy(&vm);
-		switch (reason) {
-		case VM_STOP_POWEROFF:
-			log_info("guest powered off");
-			return EXIT_GUEST_POWEROFF;
-		case VM_STOP_RESET:
-			if (o.restart_on_reboot) {
-				log_info("guest reset (%s): restarting", vm.stop_detail);
-				continue;
-			}
-			console_restore();
-			fprintf(stderr, "vmm: guest reset (%s); exiting with status %d (use --on-reboot=restart to restart)\n",
-				vm.stop_detail, EXIT_GUEST_RESET);
-			return EXIT_GUEST_RESET;
-		case VM_STOP_QUIT:
-			log_info("%s", vm.stop_detail);
-			return EXIT_GUEST_POWEROFF;
-		case VM_STOP_SIGNAL:
-			log_info("stopped by %s", vm.stop_detail);
-			return EXIT_SIGNAL_BASE + signo;
-		default:
-			console_restore();
-			fprintf(stderr, "vmm: the guest stopped on an error: %s\n", vm.stop_detail);
-			return EXIT_VMM_FAILURE;
-		}
+	/* Everything the VMs take from the host is opened now, while vmm still may. */
+	struct vm_host host;
+	char err[512] = "";
+	int ret = vm_host_open(&host, &kvm, &o.vm, err, sizeof(err));
+	if (ret) {
+		vm_host_close(&host);
+		fprintf(stderr, "vmm: %s\n", err);
+		return ret == -ENOEXEC || ret == -E2BIG || ret == -EFBIG ? EXIT_USAGE : EXIT_VMM_FAILURE;
 	}
+	console_raw();
+	status = run_guest(&o, &host, sfd);
+	vm_host_close(&host);
+	return status;
 }
 
 static int cmd_kvm_check(void)

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "boot_pvh.h"
 #include "layout.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -102,6 +103,13 @@ int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_info *boot)
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
+	if (boot->mode == BOOT_ENTRY_PVH32) {
+		struct kvm_regs regs;
+		boot_pvh_entry_state(boot, &sregs, &regs);
+		if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+			return -errno;
+		return 0;
+	}
 	struct kvm_segment code = { .base = 0, .limit = 0xFFFFFFFF, .selector = 0x10, .type = 11,
 				    .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1 };
 	struct kvm_segment data = code;

@@ -6,7 +6,8 @@
 #include "vm.h"
 
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id) __must_check;
-/* 64-bit entry state for the boot vCPU (the others wait for INIT/SIPI inside KVM). */
+/* Entry state for the boot vCPU, as boot->mode says: 64-bit for a bzImage, 32-bit for a PVH
+ * vmlinux (the others wait for INIT/SIPI inside KVM). */
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_info *boot) __must_check;
 int vcpu_start(struct vcpu *vcpu) __must_check;
 /* Kicks a vCPU out of KVM_RUN and joins its thread. */

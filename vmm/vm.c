@@ -15,6 +15,7 @@
 #include "../iommu/vtd.h"
 #include "acpi.h"
 #include "boot.h"
+#include "boot_pvh.h"
 #include "layout.h"
 #include "vcpu.h"
 
@@ -79,10 +80,9 @@ static void set_uart_irq(void *ctx, bool level) { ioapic_set_irq(&((struct vm *)
 static void set_sci(void *ctx, bool level) { ioapic_set_irq(&((struct vm *)ctx)->ioapic, IRQ_SCI, level); }
 
 /* The board's one registration point: every device, its bus, address and size. */
-static int board_init(struct vm *vm, const struct vm_config *cfg)
+static int board_init(struct vm *vm, struct vm_host *host, const struct vm_config *cfg)
 {
 	int ret;
-	int console_out_fd = cfg->console_out_fd;
 	if (cfg->iommu) {
 		vm->vtd = calloc(1, sizeof(*vm->vtd));
 		if (!vm->vtd)
@@ -99,7 +99,7 @@ static int board_init(struct vm *vm, const struct vm_config *cfg)
 	if (vm->vtd)
 		irq_routing_set_remapper(&vm->routing, &(struct irq_remapper){ .remap = vtd_ir_remap, .opaque = vm->vtd });
 	if ((ret = ioapic_init(&vm->ioapic, &vm->routing, 0, IOAPIC_SID)) ||
-	    (ret = uart8250_init(&vm->uart, console_out_fd, set_uart_irq, vm)) ||
+	    (ret = uart8250_init_output(&vm->uart, &host->console, set_uart_irq, vm)) ||
 	    (ret = uart8250_attach_loop(&vm->uart, &vm->loop)) ||
 	    (ret = pm_init(&vm->pm, set_sci, pm_event, vm)) || (ret = rtc_init(&vm->rtc)) ||
 	    (ret = pci_bus_init(&vm->pci, &vm->mmio)))
@@ -132,13 +132,6 @@ static int board_init(struct vm *vm, const struct vm_config *cfg)
 	}
 	return 0;
 }
-
-/* An input file (kernel or initrd), open and checked but not read yet. */
-struct input_file {
-	const char *what, *path;
-	int fd;
-	uint64_t size;
-};
 
 static const char *file_kind(mode_t mode)
 {
@@ -212,22 +205,95 @@ static int input_read(const struct input_file *f, uint8_t **buf, char *err, size
 	return 0;
 }
 
-/* Opens the kernel and the initrd and checks, from the kernel's header and the two sizes, that
- * they can be loaded into this much RAM, before either is read whole: a huge (sparse) file costs
- * nothing. Bad input is -ENOEXEC (not a regular file or not a bzImage) or -EFBIG (does not fit),
- * with a one-line reason in `err`. The files stay open for the caller, who closes them. */
+/* A kernel format --kernel takes. `check` looks at the header and the file sizes before anything
+ * is read whole (a huge, sparse file costs nothing): the kernel alone when `initrd` is NULL, then
+ * with the initrd, so that the message names the file that does not fit. Bad input is -ENOEXEC
+ * (not this format) or -EFBIG (does not fit), with the whole message in `err`. `load` puts the
+ * kernel, the initrd and the command line into guest RAM and says how to enter it. */
+struct kernel_format {
+	bool (*claims)(const uint8_t *head, size_t len); /* NULL: the default, for whatever no other format claims */
+	int (*check)(const struct input_file *kernel, const uint8_t *head, size_t len,
+		     const struct input_file *initrd, uint64_t memory, char *err, size_t errlen);
+	int (*load)(struct vm *vm, const struct vm_config *cfg, const struct input_file *kernel,
+		    const struct input_file *initrd, struct boot_info *boot, char *err, size_t errlen);
+};
+
+static int bzimage_check(const struct input_file *kernel, const uint8_t *head, size_t len,
+			 const struct input_file *initrd, uint64_t memory, char *err, size_t errlen)
+{
+	/* The whole file is read into vmm's memory (boot_load_linux takes it in one piece). */
+	if (kernel->size > memory) {
+		snprintf(err, errlen, "kernel '%s' is %llu MiB, larger than the guest's %llu MiB of RAM; give the guest more memory (--memory)",
+			 kernel->path, (unsigned long long)(kernel->size >> 20), (unsigned long long)(memory >> 20));
+		return -EFBIG;
+	}
+	struct setup_header hdr;
+	struct boot_plan plan;
+	char why[256];
+	int ret = boot_check_bzimage(head, len, &hdr, why, sizeof(why));
+	if (!ret)
+		ret = boot_plan(&hdr, kernel->size, initrd ? initrd->size : 0, guest_low_ram_end_for(memory), &plan, why,
+				sizeof(why));
+	if (ret)
+		snprintf(err, errlen, "%s: %s", initrd ? initrd->path : kernel->path, why);
+	return ret;
+}
+
+static int bzimage_load(struct vm *vm, const struct vm_config *cfg, const struct input_file *kf,
+			const struct input_file *inf, struct boot_info *boot, char *err, size_t errlen)
+{
+	uint8_t *kernel = NULL, *initrd = NULL;
+	int ret = input_read(kf, &kernel, err, errlen);
+	if (!ret && inf->fd >= 0)
+		ret = input_read(inf, &initrd, err, errlen);
+	if (!ret)
+		ret = boot_load_linux(&vm->mem, kernel, kf->size, initrd, inf->fd >= 0 ? inf->size : 0, cfg->cmdline,
+				      BIOS_AREA_START, boot, err, errlen);
+	if (!ret && (ret = boot_setup_page_tables(&vm->mem)))
+		snprintf(err, errlen, "cannot write the boot page tables: %s", strerror(-ret));
+	free(kernel);
+	free(initrd);
+	return ret;
+}
+
+static int pvh_check(const struct input_file *kernel, const uint8_t *head, size_t len,
+		     const struct input_file *initrd, uint64_t memory, char *err, size_t errlen)
+{
+	struct pvh_kernel k;
+	struct boot_plan plan;
+	char why[256];
+	int ret = boot_pvh_parse(kernel->fd, kernel->size, &k, why, sizeof(why));
+	if (!ret)
+		ret = boot_pvh_plan(&k, initrd ? initrd->size : 0, guest_low_ram_end_for(memory), &plan, why, sizeof(why));
+	if (ret)
+		snprintf(err, errlen, "%s: %s", initrd ? initrd->path : kernel->path, why);
+	return ret;
+}
+
+/* Segments and initrd go from their files straight into guest RAM: no copy in vmm's heap. */
+static int pvh_load(struct vm *vm, const struct vm_config *cfg, const struct input_file *kf,
+		    const struct input_file *inf, struct boot_info *boot, char *err, size_t errlen)
+{
+	return boot_pvh_load(&vm->mem, kf->fd, kf->size, inf->fd, inf->size, cfg->cmdline, BIOS_AREA_START, boot, err,
+			     errlen);
+}
+
+/* The kernel formats, asked in order on the file's first bytes: the one place a format is
+ * registered. bzImage is the default, so that any other file gets its "not a bzImage" reason. */
+static const struct kernel_format kernel_formats[] = {
+	{ boot_pvh_is_elf, pvh_check, pvh_load }, /* ELF vmlinux with a PVH entry point */
+	{ NULL, bzimage_check, bzimage_load },    /* bzImage, 64-bit boot protocol */
+};
+
+/* Opens the kernel and the initrd and checks them with the kernel's format (see struct
+ * kernel_format); the files stay open for the caller, who closes them. */
 static int inputs_open(const struct vm_config *cfg, struct input_file *kernel, struct input_file *initrd,
-		       char *err, size_t errlen)
+		       const struct kernel_format **format, char *err, size_t errlen)
 {
 	*initrd = (struct input_file){ .fd = -1 };
 	int ret = input_open(kernel, "kernel", cfg->kernel_path, err, errlen);
 	if (ret)
 		return ret;
-	if (kernel->size > cfg->memory) {
-		snprintf(err, errlen, "kernel '%s' is %llu MiB, larger than the guest's %llu MiB of RAM; give the guest more memory (--memory)",
-			 kernel->path, (unsigned long long)(kernel->size >> 20), (unsigned long long)(cfg->memory >> 20));
-		return -EFBIG;
-	}
 	uint8_t head[16384];
 	ssize_t n = pread(kernel->fd, head, sizeof(head), 0);
 	if (n < 0) {
@@ -235,33 +301,62 @@ static int inputs_open(const struct vm_config *cfg, struct input_file *kernel, s
 		snprintf(err, errlen, "cannot read kernel '%s': %s", kernel->path, strerror(e));
 		return -e;
 	}
-	struct setup_header hdr;
-	char why[256];
-	if ((ret = boot_check_bzimage(head, (size_t)n, &hdr, why, sizeof(why)))) {
-		snprintf(err, errlen, "%s: %s", kernel->path, why);
-		return ret;
+	const size_t nformats = sizeof(kernel_formats) / sizeof(kernel_formats[0]);
+	const struct kernel_format *f = &kernel_formats[nformats - 1];
+	for (size_t i = 0; i < nformats; i++) {
+		if (kernel_formats[i].claims && kernel_formats[i].claims(head, (size_t)n)) {
+			f = &kernel_formats[i];
+			break;
+		}
 	}
+	*format = f;
+	if ((ret = f->check(kernel, head, (size_t)n, NULL, cfg->memory, err, errlen)))
+		return ret;
 	if (cfg->initrd_path && (ret = input_open(initrd, "initrd", cfg->initrd_path, err, errlen)))
 		return ret;
-	/* The kernel alone first, so that the message names the file that does not fit. */
-	struct boot_plan plan;
-	uint64_t low_ram_end = guest_low_ram_end_for(cfg->memory);
-	if ((ret = boot_plan(&hdr, kernel->size, 0, low_ram_end, &plan, why, sizeof(why)))) {
-		snprintf(err, errlen, "%s: %s", kernel->path, why);
-		return ret;
-	}
-	if (initrd->fd >= 0 && (ret = boot_plan(&hdr, kernel->size, initrd->size, low_ram_end, &plan, why, sizeof(why))))
-		snprintf(err, errlen, "%s: %s", initrd->path, why);
+	if (initrd->fd >= 0)
+		ret = f->check(kernel, head, (size_t)n, initrd, cfg->memory, err, errlen);
 	return ret;
 }
 
 int vm_check_inputs(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct input_file kernel, initrd;
-	int ret = inputs_open(cfg, &kernel, &initrd, err, errlen);
+	const struct kernel_format *format;
+	int ret = inputs_open(cfg, &kernel, &initrd, &format, err, errlen);
 	input_close(&kernel);
 	input_close(&initrd);
 	return ret;
+}
+
+int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	*host = (struct vm_host){ .kvm = kvm, .kernel.fd = -1, .initrd.fd = -1, .net.vhost_fd = -1, .net.tap.fd = -1 };
+	uart8250_output_open(&host->console, cfg->console_out_fd);
+	int ret = inputs_open(cfg, &host->kernel, &host->initrd, &host->kernel_format, err, errlen);
+	if (ret)
+		return ret;
+	if ((ret = event_ring_open(&host->ring, &host->ring_restricted))) {
+		snprintf(err, errlen, "io_uring set-up failed: %s", strerror(-ret));
+		return ret;
+	}
+	host->ring_ready = true;
+	if (!host->ring_restricted)
+		log_warn("this kernel cannot restrict an io_uring ring (Linux 5.10 can): the event loop's ring is not limited to polls");
+	if (cfg->has_net && (ret = virtio_net_backend_open(&host->net, &cfg->net, err, errlen)))
+		return ret;
+	return 0;
+}
+
+void vm_host_close(struct vm_host *host)
+{
+	virtio_net_backend_close(&host->net);
+	if (host->ring_ready)
+		event_ring_close(&host->ring);
+	host->ring_ready = false;
+	input_close(&host->kernel);
+	input_close(&host->initrd);
+	uart8250_output_close(&host->console);
 }
 
 static int setup_memory_slots(struct vm *vm)
@@ -278,44 +373,31 @@ static int setup_memory_slots(struct vm *vm)
 	return 0;
 }
 
-static int load_guest(struct vm *vm, const struct vm_config *cfg, struct boot_info *boot, char *err, size_t errlen)
+/* The kernel and initrd come from the files vmm opened and checked at start (a restart opens
+ * nothing); each load reads them again, and the loaders check what they read. */
+static int load_guest(struct vm *vm, const struct vm_host *host, const struct vm_config *cfg, struct boot_info *boot,
+		      char *err, size_t errlen)
 {
-	uint8_t *kernel = NULL, *initrd = NULL;
-	struct input_file kf, inf;
-	int ret = inputs_open(cfg, &kf, &inf, err, errlen);
-	size_t kernel_len = kf.size, initrd_len = inf.fd >= 0 ? inf.size : 0;
-	if (!ret)
-		ret = input_read(&kf, &kernel, err, errlen);
-	if (!ret && inf.fd >= 0)
-		ret = input_read(&inf, &initrd, err, errlen);
-	input_close(&kf);
-	input_close(&inf);
-	if (!ret) {
-		struct acpi_config acfg = {
-			.ncpus = cfg->ncpus, .ioapic_id = vm->ioapic.id,
-			.pci_mmio64_start = pci_mmio64_start(vm),
-			.pci_mmio64_end = pci_mmio64_start(vm) + PCI_MMIO64_SIZE - 1,
-			.dmar_base = VTD_BASE, .dmar_haw = vm->vtd ? vtd_host_address_width(vm->vtd) : 0,
-			.dmar_intremap = vm->vtd != NULL,
-		};
-		uint8_t *rsdp = guest_ptr(&vm->mem, BIOS_AREA_START, 64);
-		uint8_t *tables = guest_ptr(&vm->mem, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
-		ret = acpi_build(&acfg, rsdp, tables, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
-		if (ret)
-			snprintf(err, errlen, "building the ACPI tables failed: %s", strerror(-ret));
+	struct acpi_config acfg = {
+		.ncpus = cfg->ncpus, .ioapic_id = vm->ioapic.id,
+		.pci_mmio64_start = pci_mmio64_start(vm),
+		.pci_mmio64_end = pci_mmio64_start(vm) + PCI_MMIO64_SIZE - 1,
+		.dmar_base = VTD_BASE, .dmar_haw = vm->vtd ? vtd_host_address_width(vm->vtd) : 0,
+		.dmar_intremap = vm->vtd != NULL,
+	};
+	uint8_t *rsdp = guest_ptr(&vm->mem, BIOS_AREA_START, 64);
+	uint8_t *tables = guest_ptr(&vm->mem, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
+	int ret = acpi_build(&acfg, rsdp, tables, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
+	if (ret) {
+		snprintf(err, errlen, "building the ACPI tables failed: %s", strerror(-ret));
+		return ret;
 	}
-	if (!ret)
-		ret = boot_load_linux(&vm->mem, kernel, kernel_len, initrd, initrd_len, cfg->cmdline,
-				      BIOS_AREA_START, boot, err, errlen);
-	if (!ret && (ret = boot_setup_page_tables(&vm->mem)))
-		snprintf(err, errlen, "cannot write the boot page tables: %s", strerror(-ret));
-	free(kernel);
-	free(initrd);
-	return ret;
+	return host->kernel_format->load(vm, cfg, &host->kernel, &host->initrd, boot, err, errlen);
 }
 
-int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen)
+int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, char *err, size_t errlen)
 {
+	struct kvm *kvm = host->kvm;
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm = kvm;
 	vm->fd = -1;
@@ -326,10 +408,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -errno;
 	}
-	if ((ret = event_loop_init(&vm->loop))) {
-		snprintf(err, errlen, "io_uring set-up failed: %s", strerror(-ret));
-		return ret;
-	}
+	event_loop_init_on(&vm->loop, &host->ring);
 	if ((ret = bus_init(&vm->pio, "pio")) || (ret = bus_init(&vm->mmio, "mmio"))) {
 		snprintf(err, errlen, "bus set-up failed: %s", strerror(-ret));
 		return ret;
@@ -369,7 +448,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 		snprintf(err, errlen, "DMA space set-up failed: %s", strerror(-ret));
 		return ret;
 	}
-	if ((ret = board_init(vm, cfg))) {
+	if ((ret = board_init(vm, host, cfg))) {
 		snprintf(err, errlen, "board set-up failed: %s", strerror(-ret));
 		return ret;
 	}
@@ -379,8 +458,8 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
-		if ((ret = virtio_net_init(vm->net, &cfg->net, &vm->mem, &vm->routing, vm->fd, &vm->dma, &vm->loop, err,
-					   errlen)))
+		if ((ret = virtio_net_init(vm->net, &cfg->net, &host->net, &vm->mem, &vm->routing, vm->fd, &vm->dma, &vm->loop,
+					   err, errlen)))
 			return ret;
 		if (cfg->iommu_ats && (ret = virtio_pci_add_ats(&vm->net->vp))) {
 			snprintf(err, errlen, "adding the ATS capability to virtio-net failed: %s", strerror(-ret));
@@ -396,7 +475,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char 
 		return ret;
 	}
 	struct boot_info boot;
-	if ((ret = load_guest(vm, cfg, &boot, err, errlen)))
+	if ((ret = load_guest(vm, host, cfg, &boot, err, errlen)))
 		return ret;
 	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {

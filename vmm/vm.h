@@ -86,14 +86,41 @@ struct vm {
 	int stop_signal; /* the signal behind VM_STOP_SIGNAL */
 };
 
+/* An input file (kernel or initrd), open and checked but not read yet. */
+struct input_file {
+	const char *what, *path;
+	int fd;
+	uint64_t size;
+};
+
+struct kernel_format;
+
+/* What the VMs of one vmm process take from the host, opened before vmm drops its privileges
+ * (sandbox.c) and kept until it exits: a guest restart (--on-reboot=restart) builds a new VM
+ * from it, opens nothing and needs no privilege. */
+struct vm_host {
+	struct kvm *kvm;
+	struct input_file kernel, initrd; /* open and checked (initrd.fd -1: none); read at each start */
+	const struct kernel_format *kernel_format;
+	struct uart8250_output console;   /* the console's output (cfg->console_out_fd), prepared once */
+	struct io_uring ring;             /* every VM's event loop runs on it (event_ring_open) */
+	bool ring_ready, ring_restricted;
+	struct virtio_net_backend net;    /* with --net: the tap and the one /dev/vhost-net fd */
+};
+
 /* Checks the kernel and initrd files without reading them whole and without KVM: regular files,
- * a bzImage, both fit in cfg->memory. Bad input is -ENOEXEC, -EFBIG (or -errno from open), with
+ * a bzImage or an ELF vmlinux with a PVH entry point, both fit in cfg->memory. Bad input is -ENOEXEC, -EFBIG (or -errno from open), with
  * a one-line reason in `err` that says what to do. */
 int vm_check_inputs(const struct vm_config *cfg, char *err, size_t errlen) __must_check;
-/* Bad input (kernel, initrd, command line) is -ENOEXEC, -EFBIG or -E2BIG, as in vm_check_inputs
- * and boot_load_linux; anything else is vmm or KVM failing. */
-int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
+/* Bad input (kernel, initrd, command line) is -ENOEXEC, -EFBIG or -E2BIG, as in vm_check_inputs,
+ * boot_load_linux and boot_pvh_load; anything else is vmm or KVM failing. */
+int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 int vm_start(struct vm *vm, char *err, size_t errlen) __must_check;
+/* Opens and checks the kernel and initrd (errors as vm_check_inputs), the event loop's ring, the
+ * console's output and, with --net, the tap and /dev/vhost-net. On failure `err` says what, and
+ * vm_host_close() releases what was opened. */
+int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
+void vm_host_close(struct vm_host *host);
 /* Stops the vCPU threads (idempotent) and frees everything. */
 void vm_destroy(struct vm *vm);
 void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail);

@@ -42,7 +42,7 @@ else
 	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing: apt-get install qemu-system-x86" >&2; exit 1; }
 	build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" || exit 1
 fi
-hangs=0 panics=0
+hangs=0 panics=0 wedges=0
 # Up to four L1 boots: L1 hangs and L1 kernel panics (a stack overflow in the kernel's exception
 # path inside KVM_RUN, see tests/nested/CRASH-STUDY.md) are counted and retried. A retried L1
 # runs only the scenarios that have not run yet: the earlier boots' results are kept in
@@ -67,6 +67,13 @@ for attempt in 1 2 3 4; do
 		tail -n 20 "$log" | tr -d '\r' | sed 's/^/    /'
 		sed 's/^/    /' "$log.cpus" 2>/dev/null
 		[ -z "$replay" ] && cp "$log.cpus" "$build/boot-$what-l1-cpus-attempt$attempt.txt" 2>/dev/null
+	elif tr -d '\r' <"$log" | grep -q "^BOOTTEST: L1-WEDGED"; then
+		# The L1 lives but can run no more guests (scenarios.sh: a VMM's vhost device that is never
+		# released after its L2 guest stalled).
+		wedges=$((wedges + 1))
+		crashed=1
+		echo "boot tests: RETRY L1: it can run no more guests, attempt $attempt: $(tr -d '\r' <"$log" | sed -n 's/^BOOTTEST: L1-WEDGED //p' | head -n 1)"
+		tr -d '\r' <"$log" | grep -E "^BOOTTEST: (PASS|FAIL|RETRY)" | sed 's/^/    /'
 	elif grep -q "Kernel panic" "$log" && ! grep -q "^L1: \(tests\|bench\) finished" "$log"; then
 		panics=$((panics + 1))
 		crashed=1
@@ -84,6 +91,7 @@ for attempt in 1 2 3 4; do
 done
 echo "boot tests: L1 panics in this run: $panics"
 echo "boot tests: L1 hangs in this run: $hangs"
+echo "boot tests: L1s that could run no more guests in this run: $wedges"
 [ -s "$earlier" ] && { echo "boot tests: results of the earlier L1 boots:"; sed 's/^/  /' "$earlier"; }
 tr -d '\r' <"$log" | grep -E "^(BOOTTEST|BENCH|L1:|    |---|[0-9]+ passed)" | grep -v "^L1: \(tests\|bench\) finished\|^L1: alive"
 if [ $rc -eq 124 ]; then

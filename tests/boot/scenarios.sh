@@ -7,6 +7,7 @@
 VMM=${VMM:?} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp} SCALE=${SCALE:-1}
 KERNEL=$GUEST_DIR/bzImage
 INITRD=$GUEST_DIR/initramfs.cpio.gz
+VMLINUX=$GUEST_DIR/vmlinux
 KVER=$(cat "$GUEST_DIR/kernel-version")
 ONLY=${ONLY:-}
 passed=0 failed=0
@@ -36,6 +37,12 @@ fail() {
 	tail -n 25 "$out" 2>/dev/null | tr -d '\r' | sed 's/^/    /'
 	echo "--- $name: vmm stderr"
 	tail -n 14 "$err" 2>/dev/null | sed 's/^/    /'
+	# A guest that stopped making progress in the nested L1: where each of vmm's threads is (a
+	# vCPU thread running, i.e. inside the L2 guest or VMRUN, or asleep in the L1 kernel).
+	if [ -n "${NESTED:-}" ] && [ -n "${wait_timed_out:-}" ] && [ -n "$vmm_pid" ] && [ -d "/proc/$vmm_pid" ]; then
+		echo "--- $name: vmm's threads in the L1"
+		for d in /proc/$vmm_pid/task/[0-9]*; do task_report "$d"; done
+	fi
 	stop_vmm
 	return 1
 }
@@ -90,18 +97,44 @@ scenario_smp2_reboot() {
 	pass "cpus=2 status=4"
 }
 
-scenario_restart() {
-	name=reboot-restart
-	start_vmm $name --cpus 1 --memory 512M --on-reboot=restart --cmdline "console=ttyS0 vmm.mode=reboot"
-	end=$(($(date +%s) + $(t 120)))
-	while [ "$(grep -c 'VMM-GUEST: init-ready' "$out")" -lt 2 ] && [ "$(date +%s)" -le $end ]; do
+# wait_boots N SECONDS: until the guest has reached init N times (--on-reboot=restart) or vmm
+# ended; fails if it has not.
+wait_boots() {
+	end=$(($(date +%s) + $2))
+	while [ "$(grep -c 'VMM-GUEST: init-ready' "$out")" -lt "$1" ] && [ "$(date +%s)" -le $end ]; do
 		kill -0 "$vmm_pid" 2>/dev/null || break
 		sleep 0.5
 	done
-	[ "$(grep -c 'VMM-GUEST: init-ready' "$out")" -ge 2 ] || { fail "the guest did not boot a second time"; return; }
+	[ "$(grep -c 'VMM-GUEST: init-ready' "$out")" -ge "$1" ]
+}
+
+# second_boot_then_sigint: a guest that rebooted at init (vmm.mode=reboot, --on-reboot=restart)
+# reaches init again, and SIGINT then stops vmm with status 130.
+second_boot_then_sigint() {
+	wait_boots 2 "$(t 120)" || { fail "the guest did not boot a second time after its reset"; return 1; }
 	kill -INT "$vmm_pid"
-	wait_exit "$(t 20)" || { fail "vmm ignored SIGINT"; return; }
-	[ "$status" = 130 ] || { fail "exit status $status after SIGINT, want 130"; return; }
+	wait_exit "$(t 20)" || { fail "vmm ignored SIGINT"; return 1; }
+	[ "$status" = 130 ] || { fail "exit status $status after SIGINT, want 130"; return 1; }
+}
+
+# The PVH boot (vmm/boot_pvh.c): the same kernel unpacked to its ELF vmlinux, entered at its PVH
+# note with 2 vCPUs; a guest reset with --on-reboot=restart loads it again, from the file vmm
+# opened before it dropped its privileges.
+scenario_pvh() {
+	name=pvh-vmlinux
+	[ -f "$VMLINUX" ] || { fail "no $VMLINUX (the guest build unpacks it: guest/extract-vmlinux.sh)"; return; }
+	start_guest "$name" "$VMM" run --exit-stats --kernel "$VMLINUX" --initrd "$INITRD" --cpus 2 --memory 1G \
+		--on-reboot=restart --cmdline "console=ttyS0 vmm.mode=reboot"
+	check_boot || return
+	[ "$(marker cpus)" = 2 ] || { fail "guest sees $(marker cpus) CPUs, want 2"; return; }
+	second_boot_then_sigint || return
+	pass "cpus=2 booted twice uptime-at-init=$(marker uptime-at-init)s"
+}
+
+scenario_restart() {
+	name=reboot-restart
+	start_vmm $name --cpus 1 --memory 512M --on-reboot=restart --cmdline "console=ttyS0 vmm.mode=reboot"
+	second_boot_then_sigint || return
 	pass "booted twice, SIGINT status=130"
 }
 
@@ -137,8 +170,34 @@ scenario_sigterm() {
 # Up to 60 s for the last VMM's tap (console-lib.sh), and a note when it took more than 10.
 wait_tap_gone() {
 	wait_tap_free 60
+	if [ -e "/sys/class/net/$TAP" ]; then
+		# Seen in the nested L1 after an L2 guest stalled: the last VMM's vhost device cannot be
+		# released (a kernel thread stuck), so no guest can have a network here any more.
+		l1_wedged="$TAP still exists 60 s after the last VMM ended (its vhost device is not released)"
+		return 1
+	fi
 	[ "$tap_wait_ds" -gt 100 ] && echo "BOOTTEST: note: $TAP took $((tap_wait_ds / 10)) s to go after the last VMM (vhost teardown)"
 	return 0
+}
+
+# task_report DIR: one line for a task (/proc/PID or /proc/PID/task/TID): id, name, state, where
+# it sleeps in the kernel, then its kernel stack.
+task_report() {
+	echo "    task $(basename "$1") $(cat "$1/comm" 2>/dev/null) state=$(sed -n 's/^State:[[:space:]]*//p' "$1/status" 2>/dev/null) wchan=$(cat "$1/wchan" 2>/dev/null)"
+	head -n 12 "$1/stack" 2>/dev/null | sed 's/^/        /'
+}
+
+# l1_evidence: where the L1 is stuck when it can run no more guests: every task in
+# uninterruptible sleep (D) with its kernel stack, and every CPU's backtrace (sysrq l) from dmesg.
+l1_evidence() {
+	echo "--- L1: tasks in uninterruptible sleep"
+	for d in /proc/[0-9]*/task/[0-9]*; do
+		grep -q "^State:[[:space:]]*D" "$d/status" 2>/dev/null && task_report "$d"
+	done
+	echo l >/proc/sysrq-trigger 2>/dev/null
+	sleep 1
+	echo "--- L1: dmesg tail (sysrq l: a backtrace of each CPU)"
+	dmesg | tail -n 60 | sed 's/^/    /'
 }
 
 # net_up: the guest's eth0 and the tap both configured, and the guest reaches the tap.
@@ -202,7 +261,7 @@ scenario_net() {
 		fail "no /dev/vhost-net on this host (load vhost_net)"
 		return
 	fi
-	wait_tap_gone
+	wait_tap_gone || { fail "$l1_wedged"; return; }
 	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24"
 	check_boot || return
 	net_up || return
@@ -221,6 +280,79 @@ scenario_net() {
 	wait_exit "$(t 30)" || { fail "vmm still running after poweroff"; return; }
 	[ "$status" = 0 ] || { fail "exit status $status, want 0"; return; }
 	pass "rx=${rx}Mbit/s tx=${tx}Mbit/s rr=${tps}/s exits=$exits packets=$packets irqs: $line"
+}
+
+# vmm_status KEY: the value of KEY in vmm's /proc/PID/status, blanks squeezed to one space.
+vmm_status() { sed -n "s/^$1:[[:space:]]*//p" "/proc/$vmm_pid/status" | tr -s ' \t' '  ' | sed 's/ *$//'; }
+
+# sandbox_checks: vmm runs as nobody (65534) with no capability, no_new_privs and its filter.
+sandbox_checks() {
+	[ -r "/proc/$vmm_pid/status" ] || { fail "cannot read /proc/$vmm_pid/status"; return 1; }
+	for k in CapEff CapPrm CapInh CapBnd CapAmb; do
+		[ "$(vmm_status $k)" = 0000000000000000 ] || { fail "vmm's $k is '$(vmm_status $k)', want 0000000000000000"; return 1; }
+	done
+	[ "$(vmm_status NoNewPrivs)" = 1 ] || { fail "vmm's NoNewPrivs is '$(vmm_status NoNewPrivs)', want 1"; return 1; }
+	[ "$(vmm_status Seccomp)" = 2 ] || { fail "vmm's Seccomp is '$(vmm_status Seccomp)', want 2 (a filter)"; return 1; }
+	[ "$(vmm_status Uid)" = "65534 65534 65534 65534" ] || { fail "vmm's Uid line is '$(vmm_status Uid)', want 65534 four times"; return 1; }
+	[ "$(vmm_status Gid)" = "65534 65534 65534 65534" ] || { fail "vmm's Gid line is '$(vmm_status Gid)', want 65534 four times"; return 1; }
+	[ "$(vmm_status Groups)" = 65534 ] || { fail "vmm's Groups line is '$(vmm_status Groups)', want 65534 alone"; return 1; }
+}
+
+# Least privilege (vmm/sandbox.c): vmm, started as root with --user, runs its guest as that user
+# with no capability, no_new_privs and its seccomp filter, as /proc shows them; the console, the
+# network, a guest restart (a new VM from the fds opened before the drop: the same vhost fd and
+# tap) and the power button still work, and nothing was refused. Then the test hook
+# VMM_TEST_FORBIDDEN_SYSCALL=1 (vmm/main.c: one socket() from the event loop as soon as the
+# first guest runs) must end vmm with status 5 and the line naming the call. --user is given as
+# a name, so that the /etc/passwd lookup runs too (the L1 initramfs has one: tests/nested/l1.sh).
+scenario_sandbox() {
+	name=sandbox
+	TAP=vmmtap0
+	[ "$(id -u)" = 0 ] || { fail "needs root: vmm switches to --user nobody and creates $TAP"; return; }
+	[ -c /dev/vhost-net ] || { fail "no /dev/vhost-net on this host (load vhost_net)"; return; }
+	ids=$(awk -F: '$1 == "nobody" { print $3 ":" $4 }' /etc/passwd)
+	[ "$ids" = 65534:65534 ] || { fail "/etc/passwd has no nobody with uid and gid 65534 (found '$ids')"; return; }
+	wait_tap_gone || { fail "$l1_wedged"; return; }
+	start_vmm $name --cpus 2 --memory 512M --net tap=$TAP --user nobody --on-reboot=restart \
+		--cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24"
+	check_boot || return
+	sandbox_checks || return
+	sleep 1
+	send "echo sandboxed-\$((6*7))"
+	wait_out "^sandboxed-42" "$(t 20)" || { fail "no answer to a typed command"; return; }
+	net_up || return
+	net_checked 8 || return
+	first="$check_in/$check_out"
+	# The reset makes vmm build a new VM after the drop: it must take the vhost fd over again
+	# (VHOST_RESET_OWNER, VHOST_SET_OWNER) and reuse the tap, the kernel and the initrd.
+	send "reboot -f"
+	wait_boots 2 "$(t 120)" || { fail "the guest did not boot again after its reset"; return; }
+	sandbox_checks || return
+	sleep 1
+	send "ping -c 3 -W 5 169.254.10.1 | tail -n 2 | sed 's/^/RESTARTED: /'; datacheck serve 7778 & echo SERVER-AGAIN-\$((40+2))"
+	wait_out "^RESTARTED: 3 packets transmitted, 3 packets received" "$(t 30)" || { fail "no network after the restart"; return; }
+	wait_out "^SERVER-AGAIN-42" "$(t 20)" || { fail "datacheck did not start after the restart"; return; }
+	sleep 1
+	net_checked 8 || return
+	kill -TERM "$vmm_pid"
+	wait_out "VMM-GUEST: power-button 1" "$(t 20)" || { fail "the power button (SIGTERM) did not reach the guest"; return; }
+	wait_exit "$(t 30)" || { fail "vmm still running after the power button"; return; }
+	[ "$status" = 0 ] || { fail "exit status $status after the power button, want 0"; return; }
+	if grep -q "seccomp\|EACCES\|Permission denied" "$err"; then
+		fail "vmm was refused something: $(grep "seccomp\|EACCES\|Permission denied" "$err" | head -n 2 | tr '\n' ' ')"
+		return
+	fi
+	pass "uid=65534 caps=0 no_new_privs=1 seccomp=2; console, datacheck ${first} then ${check_in}/${check_out} Mbit/s across a restart, power button"
+
+	name=sandbox-forbidden-syscall
+	export VMM_TEST_FORBIDDEN_SYSCALL=1
+	start_vmm $name --cpus 1 --memory 256M --user nobody --cmdline "console=ttyS0 vmm.mode=wait"
+	unset VMM_TEST_FORBIDDEN_SYSCALL
+	wait_exit "$(t 30)" || { fail "vmm still running after its forbidden system call"; return; }
+	[ "$status" = 5 ] || { fail "exit status $status, want 5 (a system call the filter forbids)"; return; }
+	grep -q "^vmm: seccomp: forbidden system call 41 (socket)" "$err" ||
+		{ fail "no 'vmm: seccomp: forbidden system call 41 (socket)' line on stderr"; return; }
+	pass "socket() from the event loop: status 5 and the line naming it"
 }
 
 # A driver that goes away mid-traffic (device reset), a hostile one poking the registers, then
@@ -304,7 +436,7 @@ scenario_iommu() {
 	off) extra="intel_iommu=off" want=none ;;
 	esac
 	[ "$2" = -noir ] && extra="$extra intremap=off"
-	wait_tap_gone
+	wait_tap_gone || { fail "$l1_wedged"; return; }
 	start_vmm $name --cpus 2 --memory 1G --net tap=$TAP ${IOMMU_OPT:---iommu} --cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24 vmm.pwrbtn-presses=3 $extra"
 	unset IOMMU_OPT
 	unset VMM_IOTLB_EXACT
@@ -379,11 +511,11 @@ scenario_iommu_strict_ats() { IOMMU_OPT=--iommu=ats; scenario_iommu strict -ats;
 # (seen in about 1 boot in 30, with no pattern): there a scenario whose guest triple-faulted is
 # run once more, and the count is printed so that the rate stays known. Directly on KVM a
 # triple fault is a failure like any other.
-crash_retries=0 stall_retries=0
+crash_retries=0 stall_retries=0 l1_wedged=""
 # iommu_strict last: its load (an exit and a vhost invalidation per unmap) is what most often
 # precedes an L1 hang or panic under the emulator (tests/nested/CRASH-STUDY.md), and a retried L1
 # only runs what has not run.
-all="smp1_console smp2_reboot bigmem sigterm restart net iommu_lazy iommu_pt iommu_off iommu_strict"
+all="smp1_console smp2_reboot bigmem sigterm restart pvh sandbox net iommu_lazy iommu_pt iommu_off iommu_strict"
 for s in $all iommu_strict_exact iommu_lazy_exact iommu_strict_ats iommu_lazy_noir; do
 	case " $all " in *" $s "*) want "$s" || continue ;; *) [ -n "$ONLY" ] && want "$s" || continue ;; esac
 	# SKIP: scenarios that ran in an earlier L1 boot of this run (run-boot-tests.sh keeps their
@@ -406,6 +538,14 @@ for s in $all iommu_strict_exact iommu_lazy_exact iommu_strict_ats iommu_lazy_no
 		echo "BOOTTEST: RETRY $name: the L2 guest stopped making progress (waiting for '$wait_timed_out'; $(grep -E "^vmm: exits" "$err" | tail -n 2 | tr '\n' ' ')); running it again"
 		wait_timed_out=""
 		"scenario_$s"
+	fi
+	if [ -n "$l1_wedged" ]; then
+		# Not this scenario's failure: the L1 cannot run guests any more. It is not marked as
+		# run, so run-boot-tests.sh boots a new L1 that runs it and what is left.
+		failed=$before
+		echo "BOOTTEST: L1-WEDGED $s: $l1_wedged"
+		l1_evidence
+		break
 	fi
 	echo "BOOTTEST: ran $s"
 done

@@ -4,7 +4,8 @@
 # case must give. Cases: a clean pass; a scenario that triple-faulted and passed on its retry
 # (must pass, and say why it retried); a retry that failed again; a failure without retry; an
 # L1 panic, then a pass; an L1 hang, then a pass; four hangs; an L1 panic after some scenarios
-# ran (the next boot skips them, their results count, a failure among them stands); a timeout;
+# ran (the next boot skips them, their results count, a failure among them stands); an L1 that
+# can run no more guests, then a pass, and four such L1s; a timeout;
 # an L1 that stopped before the end; all scenarios passing while the script's status says
 # otherwise; no scenario.
 # Usage: test-runner.sh BUILD_DIR
@@ -119,6 +120,40 @@ mkcase fail-then-panic
 sed 's/^BOOTTEST: PASS smp2-reboot.*/BOOTTEST: FAIL smp2-reboot: exit status 0 after reboot, want 4/' "$work/panic-resume/1.log" >"$work/fail-then-panic/1.log"
 cp "$work/panic-resume/2.log" "$work/fail-then-panic/2.log"
 expect fail-then-panic 1 "l1.skip=smp1_console,smp2_reboot" "verdict FAIL: 5 scenario\(s\) passed, 1 failed on their last attempt: smp2-reboot"
+
+# The L1 lives but can run no more guests (a stalled L2 left its vhost device unreleased): the
+# scenario that met it is not marked as run, so a new L1 runs it and what is left; the stall's
+# FAIL line from the first L1 does not decide.
+mkcase wedge-then-pass
+{
+	echo "L1: ready (6.1.0-56-amd64, /dev/kvm present)"
+	for n in smp1-console-poweroff smp2-reboot bigmem-4G sigterm-power-button reboot-restart; do grep "^BOOTTEST: PASS $n" "$pass_log"; done
+	echo "BOOTTEST: ran smp1_console"
+	echo "BOOTTEST: FAIL virtio-net-vhost: no init marker"
+	echo "BOOTTEST: RETRY virtio-net-vhost: the L2 guest stopped making progress (waiting for 'VMM-GUEST: init-ready'; vmm: exits: io=101157 mmio=290 ); running it again"
+	echo "BOOTTEST: FAIL virtio-net-vhost: vmmtap0 still exists 60 s after the last VMM ended (its vhost device is not released)"
+	echo "BOOTTEST: L1-WEDGED net: vmmtap0 still exists 60 s after the last VMM ended (its vhost device is not released)"
+	echo "--- L1: tasks in uninterruptible sleep"
+	echo "BOOTTEST: done"
+	echo "5 passed, 0 failed"
+	echo "L1: tests finished status=0"
+} >"$work/wedge-then-pass/1.log"
+{
+	echo "L1: ready (6.1.0-56-amd64, /dev/kvm present)"
+	echo "BOOTTEST: skipped smp1_console (ran in an earlier L1 boot)"
+	grep -E "^BOOTTEST: PASS virtio-net" "$pass_log"
+	echo "BOOTTEST: ran net"
+	echo "BOOTTEST: done"
+	echo "L1: tests finished status=0"
+} >"$work/wedge-then-pass/2.log"
+expect wedge-then-pass 0 "RETRY L1: it can run no more guests, attempt 1: net: vmmtap0 still exists" \
+	"L1 boot 2, command line: l1.run=tests l1.skip=smp1_console " "L1s that could run no more guests in this run: 1" \
+	"verdict PASS: 6 scenario\(s\) passed on their last attempt"
+
+# The same, but no L1 boot is left to run the scenario again: its failure stands.
+mkcase four-wedges
+for n in 1 2 3 4; do cp "$work/wedge-then-pass/1.log" "$work/four-wedges/$n.log"; done
+expect four-wedges 1 "L1s that could run no more guests in this run: 4" "verdict FAIL: .*virtio-net-vhost"
 
 mkcase timeout
 head -n 8 "$pass_log" >"$work/timeout/1.log"

@@ -72,6 +72,7 @@ static struct {
 	struct rtc rtc;
 	struct pci_bus pci;
 	struct pci_device host_bridge;
+	struct virtio_net_backend net_backend; /* vm_host's: tap and vhost fds */
 	struct virtio_net net;
 } b;
 
@@ -446,7 +447,8 @@ static void board_build(uint8_t config)
 	}
 	/* vm_create's NIC */
 	struct virtio_net_options o = { .tap = "fuzz0", .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 } };
-	if (virtio_net_init(&b.net, &o, &mem, &b.routing, -1, &b.dma, &b.loop, err, sizeof(err)) ||
+	if (virtio_net_backend_open(&b.net_backend, &o, err, sizeof(err)) ||
+	    virtio_net_init(&b.net, &o, &b.net_backend, &mem, &b.routing, -1, &b.dma, &b.loop, err, sizeof(err)) ||
 	    (ats && virtio_pci_add_ats(&b.net.vp)) || pci_bus_add(&b.pci, 1, &b.net.vp.pci)) {
 		fprintf(stderr, "fuzz_board: building the NIC failed: %s\n", err);
 		abort();
@@ -464,6 +466,7 @@ static void board_build(uint8_t config)
 static void board_destroy(void)
 {
 	virtio_net_destroy(&b.net);
+	virtio_net_backend_close(&b.net_backend);
 	close(vhost_peer);
 	vhost_peer = vhost_fd = tap_fd = -1;
 	if (b.has_vtd)
@@ -673,8 +676,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_op(&in);
 		/* The main loop's turn, when it has completions (an empty wait costs more than the
 		 * operation): vhost's misses and vring errors, the console's output. */
-		io_uring_submit(&b.loop.ring);
-		if (io_uring_cq_ready(&b.loop.ring) && event_loop_run_once(&b.loop, 0))
+		io_uring_submit(b.loop.ring);
+		if (io_uring_cq_ready(b.loop.ring) && event_loop_run_once(&b.loop, 0))
 			abort();
 		drain_msgs();
 		check_pci();

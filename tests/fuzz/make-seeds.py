@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed inputs of tests/fuzz/corpus/<target>/ (the input formats are described
-at the top of fuzz_vtd.c, fuzz_vtd_ir.c, fuzz_vhost_iotlb.c and fuzz_board.c). The seeds reach
+at the top of fuzz_vtd.c, fuzz_vtd_ir.c, fuzz_vhost_iotlb.c, fuzz_board.c and fuzz_boot_pvh.c). The seeds reach
 deep at once: a valid root -> context -> 4- and 3-level page walk with a run of contiguous
 pages, superpages, pass-through and fault-processing-disabled contexts, faults and their
 servicing, the invalidation queue with wait descriptors (status write, interrupt), a queue error
@@ -565,6 +565,39 @@ def board_regressions():
     return r
 
 
+def pvh_elf(notes_align=4, entry_size=8):
+    """A small vmlinux-like ELF64 for fuzz_boot_pvh: code at 16 MiB, data with a bss tail at 18
+    MiB, a PT_NOTE segment with Xen's guest-OS note, a GNU build id and the PVH entry note."""
+    def note(name, ntype, desc, align):
+        namesz = len(name)
+        desc_off = (12 + namesz + align - 1) & ~(align - 1)
+        out = struct.pack("<III", namesz, len(desc), ntype) + name
+        out += bytes(desc_off - len(out)) + desc
+        return out + bytes(((len(out) + align - 1) & ~(align - 1)) - len(out))
+    notes = note(b"Xen\0", 6, b"linux\0", notes_align) + note(b"GNU\0", 3, b"0123456789abcdefghij", notes_align)
+    notes += note(b"Xen\0", 18, struct.pack("<Q", 0x1000100)[:entry_size], notes_align)
+    code, data = bytes((i * 7 + 1) & 0xFF for i in range(0x3000)), bytes((i * 13 + 5) & 0xFF for i in range(0x800))
+    ehdr = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    ehdr += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x1000000, 64, 0, 0, 64, 56, 3, 64, 0, 0)
+    phdrs = struct.pack("<IIQQQQQQ", 1, 5, 0x1000, 0xffffffff81000000, 0x1000000, len(code), len(code), 0x1000)
+    phdrs += struct.pack("<IIQQQQQQ", 1, 6, 0x4000, 0xffffffff81200000, 0x1200000, len(data), 0x2000, 0x1000)
+    phdrs += struct.pack("<IIQQQQQQ", 4, 4, 0x200, 0, 0, len(notes), len(notes), notes_align)
+    f = bytearray(0x4000 + len(data))
+    f[0:64], f[64:64 + len(phdrs)], f[0x200:0x200 + len(notes)] = ehdr, phdrs, notes
+    f[0x1000:0x1000 + len(code)], f[0x4000:] = code, data
+    return bytes(f)
+
+
+def pvh_seeds():
+    """fuzz_boot_pvh: u8 config (bit 0: an initrd of u16 * 16 bytes), then the kernel file."""
+    return {
+        "vmlinux-like": bytes([0]) + pvh_elf(),
+        "vmlinux-initrd": bytes([1]) + struct.pack("<H", 256) + pvh_elf(),
+        "notes-align8": bytes([0]) + pvh_elf(notes_align=8),
+        "entry-4-bytes": bytes([1]) + struct.pack("<H", 1) + pvh_elf(entry_size=4),
+    }
+
+
 def write(target, seeds, prefix="seed-"):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -580,3 +613,4 @@ if __name__ == "__main__":
     write("fuzz_vhost_iotlb", vhost_regressions(), prefix="")
     write("fuzz_board", board_seeds())
     write("fuzz_board", board_regressions(), prefix="")
+    write("fuzz_boot_pvh", pvh_seeds())

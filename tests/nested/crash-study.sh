@@ -5,12 +5,17 @@
 # before init, e.g. a triple fault), hang, fail, and L1 kernel panics (charged to the arm that
 # was running). An L1 that panics or hangs is booted again and the study goes on from the next
 # round. Results: tests/nested/CRASH-STUDY.md explains the method and what was found.
-# Usage: crash-study.sh BUILD_DIR OUTDIR [MINUTES] [ROUNDS_PER_L1]
+# Usage: crash-study.sh BUILD_DIR OUTDIR [MINUTES [ROUNDS_PER_L1 [L1_ARGS...]]]
+#   L1_ARGS: l1.flood=N (a console flood of N lines after init, see crash-study-l1.sh),
+#   l1.arms=vmm-1c-512M,qemu-1c-512M (which arms), l1.keyhold=0 (no static-key holder).
+#   L1_QEMU_ARGS="-accel tcg,thread=single" runs the emulator single-threaded.
 set -u
-build=$(cd "${1:?usage: crash-study.sh BUILD_DIR OUTDIR [MINUTES] [ROUNDS_PER_L1]}" && pwd)
+build=$(cd "${1:?usage: crash-study.sh BUILD_DIR OUTDIR [MINUTES [ROUNDS_PER_L1 [L1_ARGS...]]]}" && pwd)
 outdir=${2:?}
 minutes=${3:-60}
 per_l1=${4:-25}
+shift 4 2>/dev/null || shift $#
+l1_args="$*"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/l1.sh"
 mkdir -p "$outdir"
@@ -24,7 +29,7 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
 	l1_boots=$((l1_boots + 1))
 	left=$(( (deadline - $(date +%s)) ))
 	log=$work/l1-$l1_boots.log
-	run_l1_batch "$work/l1.cpio.gz" "l1.run=study l1.rounds=$per_l1 l1.first=$round" "$log" "$left" 300
+	run_l1_batch "$work/l1.cpio.gz" "l1.run=study l1.rounds=$per_l1 l1.first=$round $l1_args" "$log" "$left" 300
 	rc=$?
 	tr -d '\r' <"$log" | grep -E "^STUDY:" >>"$outdir/study.log"
 	if grep -q "Kernel panic" "$log"; then

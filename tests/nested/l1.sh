@@ -15,6 +15,8 @@ build_l1_initramfs() {
 	cp /bin/busybox "$stage/bin/busybox"
 	install -m 0755 "$L1_HERE/l1-init" "$stage/init"
 	add_modules "$kver" "$stage" irqbypass ccp kvm kvm-amd tun vhost_iotlb vhost tap vhost_net || return 1
+	# vmm's --user takes names from /etc/passwd (the sandbox scenario runs it as nobody).
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"
 	cp "$vmm_bin" "$stage/opt/vmm/bin/vmm"
 	# A dynamic vmm (-Dstatic=false, or -Dsanitize=true: ASan cannot be static) brings its libraries.
 	if ldd "$vmm_bin" >/dev/null 2>&1; then
@@ -27,12 +29,23 @@ build_l1_initramfs() {
 		{ echo "nested: no kvm-keyhold beside $vmm_bin: build the tests (ninja -C BUILD)" >&2; return 1; }
 	add_binary "$stage" "$(command -v iperf3)" || return 1
 	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
+	# The same kernel as an ELF vmlinux, for the PVH boot scenario (guest/extract-vmlinux.sh).
+	[ -f "$guest_dir/vmlinux" ] && cp "$guest_dir/vmlinux" "$stage/opt/vmm/guest/"
 	cp "$L1_ROOT"/tests/boot/*.sh "$L1_ROOT"/tests/perf/*.sh "$L1_ROOT"/tests/nested/crash-study-l1.sh "$stage/opt/vmm/tests/"
 	if [ "$with" = qemu ]; then
 		add_binary "$stage" "$(command -v qemu-system-x86_64)" || return 1
 		mkdir -p "$stage/usr/share" "$stage/usr/lib/ipxe"
 		cp -a /usr/share/qemu /usr/share/seabios "$stage/usr/share/"
 		cp -a /usr/lib/ipxe/qemu "$stage/usr/lib/ipxe/"
+		# QEMU 10, the harness's second peer (tests/perf/fetch-qemu10.sh), when the caller has it:
+		# L1_QEMU10 is its unpacked root, L1_QEMU10_UNAVAILABLE the reason it has none.
+		mkdir -p "$stage/opt/qemu10/share"
+		if [ -n "${L1_QEMU10:-}" ]; then
+			add_binary "$stage" "$L1_QEMU10/usr/bin/qemu-system-x86_64" /opt/qemu10/bin || return 1
+			cp -a "$L1_QEMU10/usr/share/qemu" "$stage/opt/qemu10/share/"
+		else
+			echo "${L1_QEMU10_UNAVAILABLE:-not fetched for this L1}" >"$stage/opt/qemu10/unavailable"
+		fi
 	fi
 	make_cpio "$stage" "$out"
 	rm -rf "$stage"

@@ -2,11 +2,17 @@
 # Performance harness, inside the machine that has KVM (the nested L1 or a host): boots the same
 # guest with vmm and with QEMU, one at a time, and measures boot, memory and vhost-net network
 # figures per IOMMU mode. Prints one "PERF: vmm=V mode=M metric=K value=X" line per figure,
-# "PERF: vmm=V mode=M status=unsupported|failed ..." for cells without figures, and "PERFLOG: "
+# "PERF: vmm=V mode=M status=unsupported|failed|unavailable ..." for cells without figures, and "PERFLOG: "
 # lines with the log tail of a failure. POSIX sh (busybox).
-# Environment: VMM, QEMU (qemu-system-x86_64), GUEST_DIR, WORK, REPS, SECS (iperf3 seconds),
-# RR_N (request/response transactions), SCALE (timeout multiplier), MODES.
+# Two QEMU peers: the machine's (Debian 12: 7.2), named "qemu", and QEMU 10 from bookworm-backports
+# (fetch-qemu10.sh), named "qemu10", whose cells say "status=unavailable" with QEMU10_UNAVAILABLE's
+# reason when there is none. "PERF: vmm=V version=..." gives each one's `--version`.
+# Environment: VMM, QEMU (qemu-system-x86_64), QEMU10 (its binary, or empty), QEMU10_DATA (its own
+# share folder), QEMU10_BIOS (the BIOS folder, Debian's seabios), QEMU10_UNAVAILABLE (why there is
+# no QEMU10), GUEST_DIR, WORK, REPS, SECS (iperf3 seconds), RR_N (request/response transactions),
+# SCALE (timeout multiplier), MODES.
 VMM=${VMM:?} QEMU=${QEMU:-qemu-system-x86_64} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp}
+QEMU10=${QEMU10:-} QEMU10_DATA=${QEMU10_DATA:-} QEMU10_BIOS=${QEMU10_BIOS:-/usr/share/seabios}
 REPS=${REPS:-1} SECS=${SECS:-2} RR_N=${RR_N:-500} SCALE=${SCALE:-4}
 MODES=${MODES:-"noiommu strict lazy passthrough strict-ir"}
 KERNEL=$GUEST_DIR/bzImage
@@ -36,9 +42,13 @@ iommu_cmdline() {
 	esac
 }
 
-# start_qemu MODE: the reference talk's set-up: q35, split irqchip, vhost-net, and for the
-# IOMMU modes intel-iommu with device-iotlb and an iommu_platform, ats virtio-net.
+# start_qemu MODE CMDLINE: the reference talk's set-up: q35, split irqchip, vhost-net, and for the
+# IOMMU modes intel-iommu with device-iotlb and an iommu_platform, ats virtio-net. The same
+# options for both peers; QEMU 10 finds its ROMs in its own share folder first, then the BIOS in
+# Debian's.
 start_qemu() {
+	qbin=$QEMU qdirs=""
+	[ "$who" = qemu10 ] && qbin=$QEMU10 qdirs="-L $QEMU10_DATA -L $QEMU10_BIOS"
 	iommu="" plat=""
 	if [ "$1" != noiommu ]; then
 		ir=off
@@ -47,7 +57,7 @@ start_qemu() {
 		plat=",iommu_platform=on,ats=on"
 	fi
 	# shellcheck disable=SC2086
-	start_guest "qemu-$1" "$QEMU" -M q35,accel=kvm,kernel-irqchip=split -cpu host -m $MEM_MB -smp 2 \
+	start_guest "$who-$1" "$qbin" $qdirs -M q35,accel=kvm,kernel-irqchip=split -cpu host -m $MEM_MB -smp 2 \
 		-nodefaults -display none -serial stdio -monitor none -no-reboot $iommu \
 		-netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=on \
 		-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile=,disable-legacy=on$plat \
@@ -170,10 +180,29 @@ run_cell() {
 	echo "PERF: vmm=$who mode=$mode status=ok"
 }
 
+# Each VMM's version, for the report's column heads.
+qemu10_reason=""
+if [ -z "$QEMU10" ] || [ ! -x "$QEMU10" ]; then
+	qemu10_reason=${QEMU10_UNAVAILABLE:-no QEMU 10 on this machine}
+elif [ -z "$QEMU10_DATA" ] || [ ! -d "$QEMU10_DATA" ]; then
+	qemu10_reason="no share folder for QEMU 10 (QEMU10_DATA='$QEMU10_DATA')"
+fi
+echo "PERF: vmm=vmm version=$("$VMM" --version 2>&1 | head -n 1)"
+echo "PERF: vmm=qemu version=$("$QEMU" --version 2>&1 | head -n 1)"
+if [ -z "$qemu10_reason" ]; then
+	echo "PERF: vmm=qemu10 version=$("$QEMU10" --version 2>&1 | head -n 1)"
+else
+	echo "perf: QEMU 10 unavailable: $qemu10_reason" >&2
+fi
+
 # In the nested L1 an L2 guest now and then dies (a triple fault, under QEMU as under vmm): a
 # cell whose VMM exited early is run once more there, and that is reported.
 for mode in $MODES; do
-	for who in vmm qemu; do
+	for who in vmm qemu qemu10; do
+		if [ $who = qemu10 ] && [ -n "$qemu10_reason" ]; then
+			echo "PERF: vmm=qemu10 mode=$mode status=unavailable reason=$qemu10_reason"
+			continue
+		fi
 		run_cell $who $mode | tee "$WORK/cell.txt"
 		if [ -n "${NESTED:-}" ] && grep -q "status=failed.*the VMM exited" "$WORK/cell.txt"; then
 			echo "PERF: vmm=$who mode=$mode metric=crash_retries value=1"

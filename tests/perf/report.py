@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Turns the harness's PERF lines into results: perf.json, perf.md and PNG plots (gnuplot).
 
+vmm is compared with two peers, the machine's QEMU (Debian 12: 7.2, "qemu") and QEMU 10 from
+bookworm-backports ("qemu10"): a column each, and per figure vmm / the best peer, best in the
+figure's own direction (higher throughput and transactions/s, lower times and memory). A peer
+cell without a figure (failed, unavailable) does not compete.
+
 usage: report.py LOG OUTDIR [--check]
 --check: exit 1 unless vmm's boot and no-IOMMU network figures are there and non-zero, and no
-vmm cell failed (the CI quick run)."""
+vmm cell failed (the CI quick run). The peers are not judged: QEMU 10 may be unavailable."""
 import json
 import os
 import re
@@ -12,24 +17,35 @@ import subprocess
 import sys
 
 MODES = ["noiommu", "strict", "lazy", "passthrough", "strict-ir"]
-VMMS = ["vmm", "qemu"]
+VMMS = ["vmm", "qemu", "qemu10"]
+PEERS = ["qemu", "qemu10"]
+# Column heads when the log has no version line for a peer.
+DEFAULT_LABELS = {"vmm": "vmm", "qemu": "QEMU 7.2", "qemu10": "QEMU 10.0"}
 NET = [("guest_rx_mbits", "guest RX (iperf3, Mbit/s)"), ("guest_tx_mbits", "guest TX (iperf3 -R, Mbit/s)"),
        ("rr_tps", "request/response (transactions/s)")]
 BOOT = [("boot_to_init_ms", "process start to guest init (ms)"), ("guest_uptime_at_init_s", "guest uptime at init (s)"),
         ("rss_kb", "RSS after boot (KiB)"), ("peak_rss_kb", "peak RSS (KiB)"),
         ("guest_ram_touched_kb", "guest RAM touched (KiB)"), ("rss_minus_guest_kb", "RSS minus guest RAM (KiB)")]
 
+# The better value is the higher one for these figures, the lower one for all others (times, memory).
+HIGHER_IS_BETTER = {"guest_rx_mbits", "guest_tx_mbits", "rr_tps"}
+
 LINE = re.compile(r"^PERF: vmm=(\S+) mode=(\S+) (?:metric=(\S+) value=(\S*)|status=(\S+)(?: reason=(.*))?)$")
+VERSION = re.compile(r"^PERF: vmm=(\S+) version=(.*)$")
 
 
 def parse(path):
-    values, status, logs = {}, {}, {}
+    values, status, logs, versions = {}, {}, {}, {}
     last = None
     with open(path, errors="replace") as f:
         for raw in f:
             line = raw.rstrip("\r\n")
             if line.startswith("PERFLOG: ") and last:
                 logs.setdefault(last, []).append(line[9:])
+                continue
+            v = VERSION.match(line)
+            if v:
+                versions[v.group(1)] = v.group(2).strip()
                 continue
             m = LINE.match(line)
             if not m:
@@ -43,7 +59,7 @@ def parse(path):
                     status[(who, mode)] = ("failed", "unparsable %s=%r" % (metric, value))
             else:
                 status[(who, mode)] = (st, reason or "")
-    return values, status, logs
+    return values, status, logs, versions
 
 
 def summary(vals):
@@ -55,6 +71,8 @@ def cell(results, who, mode, metric):
     s = results["figures"].get(who, {}).get(mode, {}).get(metric)
     if st == "unsupported":
         return "not supported yet"
+    if st == "unavailable":
+        return "unavailable"
     if s is None:
         return "failed" if st == "failed" else "—"
     if s["n"] == 1:
@@ -68,14 +86,53 @@ def ratio(a, b):
     return "%.2f" % (a["median"] / b["median"])
 
 
-def build(values, status, logs):
-    res = {"figures": {}, "status": {}, "logs": {}}
+def label(versions, who):
+    """A column head: "QEMU 7.2" from "QEMU emulator version 7.2.22 (Debian ...)"."""
+    m = re.search(r"version (\d+)\.(\d+)", versions.get(who, ""))
+    if who != "vmm" and m:
+        return "QEMU %s.%s" % m.groups()
+    return DEFAULT_LABELS.get(who, who)
+
+
+def best_peer(res, mode, metric):
+    """The peer with the better median for this figure, in the figure's direction, among the
+    peers that have one: (peer, summary), or (None, None)."""
+    have = [(p, fig(res, p, mode, metric)) for p in PEERS]
+    have = [(p, s) for p, s in have if s is not None]
+    if not have:
+        return None, None
+    pick = max if metric in HIGHER_IS_BETTER else min
+    return pick(have, key=lambda ps: ps[1]["median"])
+
+
+def best_ratio(res, mode, metric):
+    """The cell "vmm / best peer": the ratio and, in brackets, which peer was best."""
+    peer, s = best_peer(res, mode, metric)
+    r = ratio(fig(res, "vmm", mode, metric), s)
+    return r if r == "—" else "%s (%s)" % (r, res["labels"][peer])
+
+
+def build(values, status, logs, versions=None):
+    versions = versions or {}
+    res = {"figures": {}, "status": {}, "logs": {}, "versions": dict(versions),
+           "labels": {w: label(versions, w) for w in VMMS}}
     for (who, mode, metric), vals in values.items():
         res["figures"].setdefault(who, {}).setdefault(mode, {})[metric] = summary(vals)
     for (who, mode), (st, reason) in status.items():
         res["status"]["%s/%s" % (who, mode)] = {"status": st, "reason": reason}
     for (who, mode), lines in logs.items():
         res["logs"]["%s/%s" % (who, mode)] = lines
+    # The best peer per figure, and vmm's ratio to it, for every figure vmm has.
+    res["best_peer"] = {}
+    for mode, figs in res["figures"].get("vmm", {}).items():
+        for metric, s in figs.items():
+            if metric not in HIGHER_IS_BETTER and metric not in dict(BOOT):
+                continue
+            peer, b = best_peer(res, mode, metric)
+            entry = {"direction": "higher" if metric in HIGHER_IS_BETTER else "lower", "peer": peer,
+                     "peer_median": b["median"] if b else None,
+                     "vmm_over_best": s["median"] / b["median"] if b and b["median"] else None}
+            res["best_peer"].setdefault(mode, {})[metric] = entry
     return res
 
 
@@ -84,27 +141,48 @@ def fig(res, who, mode, metric):
 
 
 def markdown(res):
+    lab = res["labels"]
+    peers = " | ".join(lab[p] for p in PEERS)
+    dashes = "|---" * len(PEERS)
     out = ["# vmm against QEMU", "",
            "Same machine, same boot (of the nested L1 where there is no usable /dev/kvm), same guest kernel,",
-           "initramfs and workload. Figures are medians with [min–max] over the repetitions.", "",
-           "## Boot and memory (no IOMMU)", "", "| figure | vmm | QEMU | vmm/QEMU |", "|---|---|---|---|"]
-    for metric, label in BOOT:
-        out.append("| %s | %s | %s | %s |" % (label, cell(res, "vmm", "noiommu", metric), cell(res, "qemu", "noiommu", metric),
-                                             ratio(fig(res, "vmm", "noiommu", metric), fig(res, "qemu", "noiommu", metric))))
+           "initramfs and workload. Figures are medians with [min–max] over the repetitions. \"vmm / best",
+           "peer\" divides vmm's median by the better peer's, better in the figure's own direction (higher",
+           "throughput and transactions/s, lower times and memory), and names that peer; a peer without a",
+           "figure does not compete.", "", "Versions (`--version`):", ""]
+    for who in VMMS:
+        unavailable = [v["reason"] for k, v in sorted(res["status"].items())
+                       if k.startswith(who + "/") and v["status"] == "unavailable"]
+        if who in res["versions"]:
+            out.append("- %s: `%s`" % (lab[who], res["versions"][who]))
+        elif unavailable:
+            out.append("- %s: unavailable: %s" % (lab[who], unavailable[0]))
+        else:
+            out.append("- %s: no version recorded" % lab[who])
+    out += ["", "## Boot and memory (no IOMMU)", "", "| figure | vmm | %s | vmm / best peer |" % peers,
+            "|---|---%s|---|" % dashes]
+    for metric, lbl in BOOT:
+        out.append("| %s | %s | %s | %s |" % (lbl, cell(res, "vmm", "noiommu", metric),
+                                             " | ".join(cell(res, p, "noiommu", metric) for p in PEERS),
+                                             best_ratio(res, "noiommu", metric)))
     out += ["", "## Network over vhost-net", "",
-            "| mode | figure | vmm | QEMU | vmm/QEMU | vmm vs no IOMMU | QEMU vs no IOMMU |", "|---|---|---|---|---|---|---|"]
+            "| mode | figure | vmm | %s | vmm / best peer | vmm vs no IOMMU | %s |" % (
+                peers, " | ".join("%s vs no IOMMU" % lab[p] for p in PEERS)),
+            "|---|---|---%s|---|---%s|" % (dashes, dashes)]
     for mode in MODES:
-        for metric, label in NET:
+        for metric, lbl in NET:
             out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                mode, label, cell(res, "vmm", mode, metric), cell(res, "qemu", mode, metric),
-                ratio(fig(res, "vmm", mode, metric), fig(res, "qemu", mode, metric)),
+                mode, lbl, cell(res, "vmm", mode, metric), " | ".join(cell(res, p, mode, metric) for p in PEERS),
+                best_ratio(res, mode, metric),
                 ratio(fig(res, "vmm", mode, metric), fig(res, "vmm", "noiommu", metric)),
-                ratio(fig(res, "qemu", mode, metric), fig(res, "qemu", "noiommu", metric))))
+                " | ".join(ratio(fig(res, p, mode, metric), fig(res, p, "noiommu", metric)) for p in PEERS)))
     out += ["", "## Interrupt remapping: strict mode with it (strict-ir) against without it (strict), same VMM", "",
-            "| figure | vmm IR on/off | QEMU IR on/off |", "|---|---|---|"]
-    for metric, label in NET:
-        out.append("| %s | %s | %s |" % (label, ratio(fig(res, "vmm", "strict-ir", metric), fig(res, "vmm", "strict", metric)),
-                                         ratio(fig(res, "qemu", "strict-ir", metric), fig(res, "qemu", "strict", metric))))
+            "| figure | vmm IR on/off | %s |" % " | ".join("%s IR on/off" % lab[p] for p in PEERS),
+            "|---|---%s|" % dashes]
+    for metric, lbl in NET:
+        out.append("| %s | %s | %s |" % (lbl, ratio(fig(res, "vmm", "strict-ir", metric), fig(res, "vmm", "strict", metric)),
+                                         " | ".join(ratio(fig(res, p, "strict-ir", metric), fig(res, p, "strict", metric))
+                                                    for p in PEERS)))
     out += ["", "## vmm: exits to vmm and device-IOTLB traffic during the network runs", "",
             "Exits per NIC interrupt count every exit except the VT-d unit's register accesses (the queued",
             "invalidations): 0 means the interrupts took the irqfd path on KVM routes and never entered vmm.", "",
@@ -133,14 +211,26 @@ def plots(res, outdir):
     def med(who, mode, metric):
         s = fig(res, who, mode, metric)
         return "%g" % s["median"] if s else "NaN"
+    metrics = ["guest_rx_mbits", "guest_tx_mbits", "rr_tps"]
     with open(os.path.join(outdir, "network.dat"), "w") as f:
-        f.write("# mode vmm_rx qemu_rx vmm_tx qemu_tx vmm_rr qemu_rr\n")
+        f.write("# mode %s\n" % " ".join("%s_%s" % (w, m) for m in metrics for w in VMMS))
         for mode in MODES:
-            f.write("%s %s %s %s %s %s %s\n" % (mode, med("vmm", mode, "guest_rx_mbits"), med("qemu", mode, "guest_rx_mbits"),
-                                                med("vmm", mode, "guest_tx_mbits"), med("qemu", mode, "guest_tx_mbits"),
-                                                med("vmm", mode, "rr_tps"), med("qemu", mode, "rr_tps")))
+            f.write("%s %s\n" % (mode, " ".join(med(w, mode, m) for m in metrics for w in VMMS)))
+    # Columns: 1 mode, then per metric one column per VMM (VMMS order).
+    col = {(m, w): 2 + i * len(VMMS) + j for i, m in enumerate(metrics) for j, w in enumerate(VMMS)}
+    lab = res["labels"]
+
+    def series(pairs, first):
+        parts = []
+        for k, (m, w, title) in enumerate(pairs):
+            src = "'%s/network.dat'" % outdir if k == 0 else "''"
+            using = "%d:xtic(1)" % col[(m, w)] if k == 0 and first else "%d" % col[(m, w)]
+            parts.append("%s using %s title '%s'" % (src, using, title))
+        return ", ".join(parts)
+    tput = [(m, w, "%s %s" % (lab[w], d)) for m, d in (("guest_rx_mbits", "RX"), ("guest_tx_mbits", "TX")) for w in VMMS]
+    rr = [("rr_tps", w, lab[w]) for w in VMMS]
     script = """
-set terminal pngcairo size 900,500
+set terminal pngcairo size 1000,500
 set datafile missing 'NaN'
 set style data histogram
 set style histogram clustered gap 1
@@ -152,12 +242,12 @@ set yrange [0:*]
 set output '{d}/throughput.png'
 set title 'iperf3 throughput over vhost-net per IOMMU mode (median)'
 set ylabel 'Mbit/s'
-plot '{d}/network.dat' using 2:xtic(1) title 'vmm RX', '' using 3 title 'QEMU RX', '' using 4 title 'vmm TX', '' using 5 title 'QEMU TX'
+plot {tput}
 set output '{d}/latency.png'
 set title 'request/response (1 byte each way) per IOMMU mode (median)'
 set ylabel 'transactions/s'
-plot '{d}/network.dat' using 6:xtic(1) title 'vmm', '' using 7 title 'QEMU'
-""".format(d=outdir)
+plot {rr}
+""".format(d=outdir, tput=series(tput, True), rr=series(rr, True))
     try:
         subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
         return True

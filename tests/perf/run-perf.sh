@@ -1,7 +1,9 @@
 #!/bin/bash
 # Runs the vmm-against-QEMU harness (perf-run.sh) where KVM is: directly when `vmm kvm-check`
-# passes and /dev/vhost-net exists, else inside one nested L1 that runs both VMMs. Then writes
-# perf.json, perf.md and the plots with report.py.
+# passes and /dev/vhost-net exists, else inside one nested L1 that runs all the VMMs: vmm, the
+# machine's QEMU (Debian 12: 7.2) and QEMU 10 from bookworm-backports, fetched once into
+# BUILD_DIR/qemu10 by fetch-qemu10.sh (its cells say "unavailable", with the reason, when it
+# cannot be had; the run goes on). Then writes perf.json, perf.md and the plots with report.py.
 # Usage: run-perf.sh BUILD_DIR OUTDIR quick|short|full [--check]
 set -u
 build=$(cd "${1:?usage: run-perf.sh BUILD_DIR OUTDIR quick|short|full [--check]}" && pwd)
@@ -11,9 +13,11 @@ check=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../nested/l1.sh"
 case "$level" in
-quick) reps=1 secs=2 rrn=500 ;;
-short) reps=3 secs=5 rrn=2000 ;;
-full) reps=5 secs=15 rrn=10000 ;;
+# l1_limit: the whole L1 run's time limit (three VMMs' cells in one boot; a hang is caught sooner,
+# by the serial log's silence).
+quick) reps=1 secs=2 rrn=500 l1_limit=3000 ;;
+short) reps=3 secs=5 rrn=2000 l1_limit=4500 ;;
+full) reps=5 secs=15 rrn=10000 l1_limit=9000 ;;
 *) echo "run-perf: unknown level '$level' (quick, short or full)" >&2; exit 2 ;;
 esac
 modes=${PERF_MODES:-noiommu,strict,lazy,passthrough,strict-ir}
@@ -22,20 +26,31 @@ log=$outdir/perf-raw.log
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "perf: $level run: $reps repetition(s), ${secs}s transfers, $rrn request/response transactions; modes $modes"
+qemu10="" qemu10_reason=""
+if q10=$("$here/fetch-qemu10.sh" "$build/qemu10" 2>"$work/qemu10.err"); then
+	qemu10=$(echo "$q10" | head -n 1)
+	echo "perf: QEMU 10: $(echo "$q10" | sed -n 2p) ($qemu10)"
+else
+	qemu10_reason=$(tail -n 1 "$work/qemu10.err")
+	echo "perf: QEMU 10 unavailable: ${qemu10_reason:=fetch-qemu10.sh failed}"
+fi
+qemu10_root=${qemu10%/usr/bin/qemu-system-x86_64}
 
 if "$build/vmm" kvm-check >/dev/null 2>&1 && [ -c /dev/vhost-net ]; then
 	echo "perf: running directly on /dev/kvm"
 	VMM=$build/vmm GUEST_DIR=$build/guest WORK=$work REPS=$reps SECS=$secs RR_N=$rrn SCALE=1 \
+		QEMU10=$qemu10 QEMU10_DATA=${qemu10:+$qemu10_root/usr/share/qemu} QEMU10_UNAVAILABLE=$qemu10_reason \
 		MODES=$(echo "$modes" | tr , ' ') sh "$here/perf-run.sh" 2>&1 | tee "$log" | grep --line-buffered -E "^perf:"
 else
-	echo "perf: /dev/kvm cannot run guests here; both VMMs run inside one nested L1 under QEMU's emulator"
-	build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
+	echo "perf: /dev/kvm cannot run guests here; all VMMs run inside one nested L1 under QEMU's emulator"
+	L1_QEMU10=${qemu10:+$qemu10_root} L1_QEMU10_UNAVAILABLE=$qemu10_reason \
+		build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
 	for attempt in 1 2 3; do
 		: >"$log"
 		tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
 		tailpid=$!
 		run_l1_batch "$work/l1.cpio.gz" "l1.run=perf l1.reps=$reps l1.secs=$secs l1.rrn=$rrn l1.modes=$modes" \
-			"$log" "${PERF_TIMEOUT:-3000}" "${PERF_STALL:-240}"
+			"$log" "${PERF_TIMEOUT:-$l1_limit}" "${PERF_STALL:-240}"
 		rc=$?
 		sleep 1
 		kill "$tailpid" 2>/dev/null

@@ -374,14 +374,14 @@ static void test_output_kinds(void)
 		cfmakeraw(&raw); /* bytes, not lines, on both sides */
 		CHECK_EQ(tcsetattr(slave, TCSANOW, &raw), 0);
 		check_output(slave, master);
-		CHECK(u.out_owned);
+		CHECK(u.out.owned);
 		CHECK(u.out_fd != slave && nonblocking(u.out_fd));
 		CHECK(!nonblocking(slave));
 		uart8250_destroy(&u);
 		CHECK(!nonblocking(slave));
 
 		check_output(master, slave);
-		CHECK(!u.out_owned);
+		CHECK(!u.out.owned);
 		CHECK_EQ(u.out_fd, master);
 		CHECK(nonblocking(master));
 		uart8250_destroy(&u);
@@ -395,7 +395,7 @@ static void test_output_kinds(void)
 	int sv[2];
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	check_output(sv[0], sv[1]);
-	CHECK_EQ(u.out_mode, UART_OUT_SEND);
+	CHECK_EQ(u.out.mode, UART_OUT_SEND);
 	CHECK_EQ(u.out_fd, sv[0]);
 	CHECK(!nonblocking(sv[0]));
 	uart8250_destroy(&u);
@@ -412,7 +412,7 @@ static void test_output_kinds(void)
 	CHECK(peer >= 0);
 	check_output(f, peer);
 	CHECK_EQ(u.out_fd, f);
-	CHECK(!u.out_owned && !nonblocking(f));
+	CHECK(!u.out.owned && !nonblocking(f));
 	uart8250_destroy(&u);
 	close(peer);
 	close(f);
