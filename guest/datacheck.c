@@ -8,12 +8,14 @@
  * Prints "datacheck: ok bytes=N mbits=M" or "datacheck: MISMATCH at offset N" / an error, and
  * exits 0 only when every byte arrived intact. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +53,28 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A transfer that moves no byte for this long has stalled (a queue stuck in the device under
+ * test): it fails with a message instead of blocking the test for ever. */
+#define STALL_SECS 60
+
+static void set_stall_timeout(int fd)
+{
+	struct timeval tv = { .tv_sec = STALL_SECS };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* A failed read or write: a stall (the timeout above) or another error, with where it happened. */
+static void report_io_error(const char *what, uint64_t off, uint64_t total)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		printf("datacheck: STALLED: %s moved nothing for %d s, at byte %llu of %llu\n", what, STALL_SECS,
+		       (unsigned long long)off, (unsigned long long)total);
+	else
+		printf("datacheck: %s failed at byte %llu of %llu: %s\n", what, (unsigned long long)off,
+		       (unsigned long long)total, strerror(errno));
+}
+
 static int do_send(int fd, uint64_t total, uint64_t seed)
 {
 	static uint8_t buf[CHUNK];
@@ -60,7 +84,7 @@ static int do_send(int fd, uint64_t total, uint64_t seed)
 		for (size_t done = 0; done < n;) {
 			ssize_t w = write(fd, buf + done, n - done);
 			if (w <= 0) {
-				perror("datacheck: write");
+				report_io_error("write", off + done, total);
 				return 1;
 			}
 			done += (size_t)w;
@@ -79,7 +103,7 @@ static int do_recv(int fd, uint64_t total, uint64_t seed)
 	for (;;) {
 		ssize_t r = read(fd, buf, CHUNK);
 		if (r < 0) {
-			perror("datacheck: read");
+			report_io_error("read", off, total);
 			return 1;
 		}
 		if (r == 0)
@@ -134,6 +158,7 @@ static int serve(int port)
 		int c = accept(s, NULL, NULL);
 		if (c < 0)
 			continue;
+		set_stall_timeout(c);
 		struct request rq;
 		if (read_full(c, &rq, sizeof(rq)) == 0) {
 			if (rq.dir == 'S') {
@@ -166,6 +191,7 @@ int main(int argc, char **argv)
 		perror("datacheck: connect");
 		return 1;
 	}
+	set_stall_timeout(s);
 	if (write(s, &rq, sizeof(rq)) != (ssize_t)sizeof(rq)) {
 		perror("datacheck: request");
 		return 1;
@@ -177,7 +203,12 @@ int main(int argc, char **argv)
 		return 1;
 	shutdown(s, SHUT_WR);
 	char verdict = 0;
-	if (read(s, &verdict, 1) != 1 || verdict != 'K') {
+	ssize_t got = read(s, &verdict, 1);
+	if (got < 0) {
+		report_io_error("waiting for the receiver's verdict", rq.total, rq.total);
+		return 1;
+	}
+	if (got != 1 || verdict != 'K') {
 		printf("datacheck: the receiver found the data damaged or short\n");
 		return 1;
 	}

@@ -247,9 +247,19 @@ net_traffic() {
 
 # net_checked MIB: MIB MiB to the guest and MIB MiB from it, every byte compared with the
 # sender's stream (a stale translation would corrupt data silently); sets check_in, check_out.
+# datacheck gives up on a transfer that moves nothing for 60 s (STALLED): that is the guest or its
+# device stopping, reported and retried as a stall (wait_timed_out), with vmm's state.
 net_checked() {
-	datacheck send 169.254.10.2 7778 "$1" >"$WORK/dc-in.txt" 2>&1 || { fail "checked transfer to the guest: $(cat "$WORK/dc-in.txt")"; return 1; }
-	datacheck recv 169.254.10.2 7778 "$1" >"$WORK/dc-out.txt" 2>&1 || { fail "checked transfer from the guest: $(cat "$WORK/dc-out.txt")"; return 1; }
+	if ! datacheck send 169.254.10.2 7778 "$1" >"$WORK/dc-in.txt" 2>&1; then
+		grep -q STALLED "$WORK/dc-in.txt" && wait_timed_out="the checked transfer to the guest"
+		fail "checked transfer to the guest: $(cat "$WORK/dc-in.txt")"
+		return 1
+	fi
+	if ! datacheck recv 169.254.10.2 7778 "$1" >"$WORK/dc-out.txt" 2>&1; then
+		grep -q STALLED "$WORK/dc-out.txt" && wait_timed_out="the checked transfer from the guest"
+		fail "checked transfer from the guest: $(cat "$WORK/dc-out.txt")"
+		return 1
+	fi
 	check_in=$(sed -n 's/.*mbits=\([0-9]*\).*/\1/p' "$WORK/dc-in.txt") check_out=$(sed -n 's/.*mbits=\([0-9]*\).*/\1/p' "$WORK/dc-out.txt")
 }
 
