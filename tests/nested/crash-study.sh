@@ -50,6 +50,6 @@ awk '
 	/^STUDY: l1-hang / { split($3, a, "="); h[a[2]]++ }
 	END {
 		printf "| arm | boots | ok | crash | hang | fail | L1 panics | L1 hangs |\n|---|---|---|---|---|---|---|---|\n"
-		for (a in arms) printf "| %s | %d | %d | %d | %d | %d | %d | %d |\n", a, n[a], c[a, "ok"], c[a, "crash"], c[a, "hang"], c[a, "fail"], p[a], h[a]
+		for (arm in arms) printf "| %s | %d | %d | %d | %d | %d | %d | %d |\n", arm, n[arm], c[arm, "ok"], c[arm, "crash"], c[arm, "hang"], c[arm, "fail"], p[arm], h[arm]
 	}' "$outdir/study.log" | tee "$outdir/summary.md"
 echo "L1 boots: $l1_boots" | tee -a "$outdir/summary.md"
