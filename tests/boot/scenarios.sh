@@ -215,9 +215,22 @@ net_up() {
 # iperf_client OUT [-R]: one 3-second iperf3 run. The server (iperf3 -s -D) refuses a connection
 # now and then while it resets after the previous test: a refusal is tried again, twice at most,
 # and said.
+# bounded SECS CMD...: CMD, killed if it has not ended after SECS seconds. A network client that
+# never returns is the guest or its device no longer answering: that sets wait_timed_out, so that
+# the scenario is reported and retried as a stall instead of blocking the suite.
+bounded() {
+	b_secs=$1
+	shift
+	timeout -s KILL "$b_secs" "$@"
+	b_status=$?
+	[ $b_status = 137 ] || [ $b_status = 124 ] && wait_timed_out="$1 $2 to end (killed after $b_secs s)"
+	return $b_status
+}
+
 iperf_client() {
 	for try in 1 2 3; do
-		iperf3 -c 169.254.10.2 -t 3 -f m $2 >"$1" 2>&1 && return 0
+		bounded "$(t 30)" iperf3 -c 169.254.10.2 -t 3 -f m $2 >"$1" 2>&1 && return 0
+		[ -n "$wait_timed_out" ] && return 1
 		# iperf3 under the emulator now and then ends a finished test with a control-socket
 		# error: one more run is allowed for that, and said; data integrity is checked apart
 		# (datacheck) and a dead data path fails every try.
@@ -237,7 +250,7 @@ net_traffic() {
 	e0=$(exit_count) p0=$(tap_packets)
 	iperf_client "$WORK/iperf-rx.txt" || { fail "iperf3 to the guest failed: $(tail -n 2 "$WORK/iperf-rx.txt")"; return 1; }
 	iperf_client "$WORK/iperf-tx.txt" -R || { fail "iperf3 from the guest failed: $(tail -n 2 "$WORK/iperf-tx.txt")"; return 1; }
-	rr client 169.254.10.2 7777 2000 >"$WORK/rr.txt" 2>&1 || { fail "request/response failed: $(cat "$WORK/rr.txt")"; return 1; }
+	bounded "$(t 60)" rr client 169.254.10.2 7777 2000 >"$WORK/rr.txt" 2>&1 || { fail "request/response failed: $(cat "$WORK/rr.txt")"; return 1; }
 	e1=$(exit_count) p1=$(tap_packets)
 	rx=$(iperf_mbits "$WORK/iperf-rx.txt") tx=$(iperf_mbits "$WORK/iperf-tx.txt")
 	tps=$(rr_tps "$WORK/rr.txt")
@@ -421,7 +434,7 @@ check_ir_affinity() {
 	[ "$before0" -lt "$before1" ] && cpu=0 before=$before0
 	send "echo $((1 << cpu)) > /proc/irq/$irq/smp_affinity; echo AFFINITY-\$((5*5))"
 	wait_out "^AFFINITY-25" "$(t 20)" || { fail "cannot set the affinity of IRQ $irq"; return 1; }
-	rr client 169.254.10.2 7777 500 >"$WORK/rr-affinity.txt" 2>&1 || { fail "request/response after the move failed: $(cat "$WORK/rr-affinity.txt")"; return 1; }
+	bounded "$(t 60)" rr client 169.254.10.2 7777 500 >"$WORK/rr-affinity.txt" 2>&1 || { fail "request/response after the move failed: $(cat "$WORK/rr-affinity.txt")"; return 1; }
 	irq_counts 'virtio0-input' || return 1
 	set -- $(head -n 1 "$WORK/irqs.txt")
 	after=$6
