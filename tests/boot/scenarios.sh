@@ -98,14 +98,17 @@ scenario_smp2_reboot() {
 }
 
 # wait_boots N SECONDS: until the guest has reached init N times (--on-reboot=restart) or vmm
-# ended; fails if it has not.
+# ended; fails if it has not. A guest still running at the deadline stopped making progress
+# (wait_timed_out, as wait_out sets it): scenarios.sh reports and retries that as a stall.
 wait_boots() {
 	end=$(($(date +%s) + $2))
 	while [ "$(grep -c 'VMM-GUEST: init-ready' "$out")" -lt "$1" ] && [ "$(date +%s)" -le $end ]; do
 		kill -0 "$vmm_pid" 2>/dev/null || break
 		sleep 0.5
 	done
-	[ "$(grep -c 'VMM-GUEST: init-ready' "$out")" -ge "$1" ]
+	[ "$(grep -c 'VMM-GUEST: init-ready' "$out")" -ge "$1" ] && return 0
+	kill -0 "$vmm_pid" 2>/dev/null && wait_timed_out="init to be reached $1 times"
+	return 1
 }
 
 # second_boot_then_sigint: a guest that rebooted at init (vmm.mode=reboot, --on-reboot=restart)
