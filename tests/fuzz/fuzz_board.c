@@ -47,11 +47,11 @@
 #include "../../virtio/net.h"
 #include "../../vmm/layout.h"
 #include "fuzz_common.h"
+#include "vhost_model.h"
 
 #define RAM_SIZE (PCI_HOLE_START + (64ULL << 20))
 #define BIT(n) (1ULL << (n))
 #define NEEDS_RESET 0x40
-#define VHOST_MAX_ENTRIES 2048 /* vhost-net's max_iotlb_entries, the oldest retired */
 #define NQ VHOST_NET_QUEUES
 
 static struct guest_memory mem;
@@ -139,11 +139,7 @@ static struct {
 	} r[NQ];
 } fv;
 
-struct ventry {
-	uint64_t iova, size, uaddr;
-	uint8_t perm;
-};
-static struct ventry model[VHOST_MAX_ENTRIES]; /* vhost's IOTLB, oldest first */
+static struct ventry model[VHOST_MAX_ENTRIES]; /* vhost's IOTLB (vhost_model.h) */
 static unsigned nmodel;
 
 static void fv_reset(bool owner)
@@ -169,27 +165,6 @@ FUZZ_NOCOV static bool host_in_ram(uint64_t p, uint64_t len)
 static uint64_t area_len(unsigned a, unsigned num) { return a == 0 ? 16ULL * num : 6 + (a == 1 ? 2ULL : 8ULL) * num; }
 static const uint64_t area_align[3] = { 16, 2, 4 };
 static const unsigned area_perm[3] = { DMA_PERM_READ, DMA_PERM_READ, DMA_PERM_WRITE };
-
-/* vhost's IOTLB holds every byte of [iova, iova + len) with perm. */
-FUZZ_NOCOV static bool model_covers(uint64_t iova, uint64_t len, unsigned perm)
-{
-	uint64_t at = iova, end = iova + len;
-	while (at < end) {
-		uint64_t next = at;
-		for (unsigned i = 0; i < nmodel; i++) {
-			const struct ventry *e = &model[i];
-			if (at >= e->iova && at - e->iova < e->size && (e->perm & perm) == perm) {
-				if (!(e->iova + e->size))
-					return true;
-				next = e->iova + e->size > next ? e->iova + e->size : next;
-			}
-		}
-		if (next == at)
-			return false;
-		at = next;
-	}
-	return true;
-}
 
 /* Every byte of [iova, iova + len) translates for the NIC, with perm, to RAM. */
 FUZZ_NOCOV static bool translates(uint64_t iova, uint64_t len, unsigned perm)
@@ -226,18 +201,11 @@ FUZZ_NOCOV static void drain_msgs(void)
 			FUZZ_ASSERT(u->iova + (u->size - 1) >= u->iova && host_in_ram(u->uaddr, u->size));
 			FUZZ_ASSERT(u->perm >= VHOST_ACCESS_RO && u->perm <= VHOST_ACCESS_RW);
 			FUZZ_ASSERT(pci_bus_master_enabled(&b.net.vp.pci)); /* no DMA grant without BME */
-			if (nmodel == VHOST_MAX_ENTRIES)
-				memmove(&model[0], &model[1], (--nmodel) * sizeof(model[0]));
-			model[nmodel++] = (struct ventry){ u->iova, u->size, u->uaddr, u->perm };
+			vhost_model_add(model, &nmodel, u);
 			continue;
 		}
 		FUZZ_ASSERT(u->type == VHOST_IOTLB_INVALIDATE);
-		uint64_t last = u->iova + u->size - 1;
-		unsigned k = 0;
-		for (unsigned i = 0; i < nmodel; i++)
-			if (!(model[i].iova <= last && model[i].iova + (model[i].size - 1) >= u->iova))
-				model[k++] = model[i];
-		nmodel = k;
+		vhost_model_del(model, &nmodel, u->iova, u->size);
 	}
 }
 
@@ -250,7 +218,7 @@ FUZZ_NOCOV static void check_ring_start(unsigned q, int fd)
 	for (unsigned a = 0; a < 3; a++) {
 		uint64_t addr = fv.r[q].a[a], len = area_len(a, fv.r[q].num);
 		FUZZ_ASSERT(fv.iotlb || host_in_ram(addr, len));
-		FUZZ_ASSERT(!fv.iotlb || (model_covers(addr, len, area_perm[a]) && translates(addr, len, area_perm[a])));
+		FUZZ_ASSERT(!fv.iotlb || (vhost_model_covers(model, nmodel, addr, len, area_perm[a]) && translates(addr, len, area_perm[a])));
 	}
 }
 

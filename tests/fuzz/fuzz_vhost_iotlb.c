@@ -41,9 +41,9 @@
 #include "../../virtio/virtio_pci.h"
 #include "../../vmm/layout.h"
 #include "fuzz_common.h"
+#include "vhost_model.h"
 
 #define RAM_SIZE (PCI_HOLE_START + (64ULL << 20))
-#define VHOST_MAX_ENTRIES 2048 /* vhost-net's max_iotlb_entries, VHOST_IOTLB_FLAG_RETIRE */
 
 static struct guest_memory mem;
 static struct dma_space space;
@@ -60,36 +60,9 @@ static bool listening;
 static bool priming; /* UPDATEs while bus mastering is off are the caller's choice then */
 static bool check_bme; /* the Bus Master Enable checks (FUZZ_VHOST_NO_BME_CHECK=1: skipped) */
 
-/* ---- the model of vhost's IOTLB, oldest first ---- */
-struct ventry {
-	uint64_t iova, size, uaddr;
-	uint8_t perm;
-};
+/* ---- the model of vhost's IOTLB (vhost_model.h) ---- */
 static struct ventry model[VHOST_MAX_ENTRIES];
 static unsigned nmodel;
-
-FUZZ_NOCOV static void model_add(const struct vhost_iotlb_msg *u)
-{
-	if (nmodel == VHOST_MAX_ENTRIES) {
-		memmove(&model[0], &model[1], (nmodel - 1) * sizeof(model[0]));
-		nmodel--;
-	}
-	model[nmodel++] = (struct ventry){ u->iova, u->size, u->uaddr, u->perm };
-}
-
-/* vhost_iotlb_del_range(iova, iova + size - 1): every entry overlapping goes. */
-FUZZ_NOCOV static void model_del(uint64_t iova, uint64_t size)
-{
-	uint64_t last = iova + size - 1;
-	unsigned k = 0;
-	for (unsigned i = 0; i < nmodel; i++) {
-		const struct ventry *e = &model[i];
-		bool overlaps = last >= iova && e->iova <= last && e->iova + (e->size - 1) >= iova;
-		if (!overlaps)
-			model[k++] = *e;
-	}
-	nmodel = k;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -196,7 +169,7 @@ FUZZ_NOCOV static unsigned drain(struct vhost_iotlb_msg *updates, unsigned max, 
 		switch (m.iotlb.type) {
 		case VHOST_IOTLB_UPDATE:
 			check_update(&m.iotlb, locked);
-			model_add(&m.iotlb);
+			vhost_model_add(model, &nmodel, &m.iotlb);
 			if (n < max)
 				updates[n] = m.iotlb;
 			n++;
@@ -205,7 +178,7 @@ FUZZ_NOCOV static unsigned drain(struct vhost_iotlb_msg *updates, unsigned max, 
 			FUZZ_ASSERT(vh.iotlb);
 			FUZZ_ASSERT(m.iotlb.size > 0);
 			FUZZ_ASSERT(m.iotlb.iova + (m.iotlb.size - 1) >= m.iotlb.iova || m.iotlb.size == UINT64_MAX);
-			model_del(m.iotlb.iova, m.iotlb.size);
+			vhost_model_del(model, &nmodel, m.iotlb.iova, m.iotlb.size);
 			break;
 		default:
 			FUZZ_ASSERT(!"vmm sends only UPDATE and INVALIDATE");
@@ -321,28 +294,6 @@ static void op_prime(uint64_t iova, uint64_t len, unsigned perm)
 	priming = false;
 }
 
-/* vhost holds every byte of [iova, iova + len) with perm. */
-FUZZ_NOCOV static bool model_covers(uint64_t iova, uint64_t len, unsigned perm)
-{
-	uint64_t at = iova, end = iova + len;
-	while (at < end) {
-		uint64_t next = at;
-		for (unsigned i = 0; i < nmodel; i++) {
-			const struct ventry *e = &model[i];
-			if (at >= e->iova && at - e->iova < e->size && (e->perm & perm) == perm) {
-				uint64_t e_end = e->iova + e->size;
-				if (!e_end)
-					return true; /* reaches the top of the address space */
-				if (e_end > next)
-					next = e_end;
-			}
-		}
-		if (next == at)
-			return false;
-		at = next;
-	}
-	return true;
-}
 
 
 /* The data path stopped (vhost_net_stop: RESET_OWNER empties vhost's IOTLB). */
@@ -390,7 +341,7 @@ static void op_start(void)
 			uint64_t addr, len;
 			unsigned perm;
 			virtio_queue_area_range(vq, a, &addr, &len, &perm);
-			FUZZ_ASSERT(model_covers(addr, len, perm));
+			FUZZ_ASSERT(vhost_model_covers(model, nmodel, addr, len, perm));
 		}
 	}
 }
