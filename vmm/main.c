@@ -197,11 +197,6 @@ static int parse_run(int argc, char **argv, struct options *o)
 		return usage_error("%s", "run needs --kernel PATH");
 	const char *hook = getenv("VMM_TEST_FORBIDDEN_SYSCALL");
 	o->test_forbidden_syscall = hook && !strcmp(hook, "1");
-	/* Check the files before touching KVM, so that a typo gets the right message anywhere: kind
-	 * (a FIFO would block), boot header and sizes, without reading them whole. */
-	char err[512];
-	if (vm_check_inputs(&o->vm, err, sizeof(err)))
-		return usage_error("%s", err);
 	return 0;
 }
 
@@ -411,11 +406,23 @@ static int cmd_run(int argc, char **argv)
 	int status = parse_run(argc, argv, &o);
 	if (status)
 		return status;
+	/* The files before KVM, so that a typo gets the right message anywhere: kind (a FIFO would
+	 * block), boot header and sizes, without reading them whole. They stay open: each guest
+	 * start reads them from these fds, also after the privilege drop. */
+	struct vm_host host;
+	char err[512] = "";
+	if (vm_host_open_inputs(&host, &o.vm, err, sizeof(err))) {
+		vm_host_close(&host);
+		return usage_error("%s", err);
+	}
 	struct kvm kvm;
-	if ((status = open_kvm(&kvm)))
+	if ((status = open_kvm(&kvm))) {
+		vm_host_close(&host);
 		return status;
+	}
 	if (kvm.max_vcpus > 0 && o.vm.ncpus > (unsigned)kvm.max_vcpus) {
 		fprintf(stderr, "vmm: this KVM allows at most %d vCPUs\n", kvm.max_vcpus);
+		vm_host_close(&host);
 		return EXIT_USAGE;
 	}
 	sigset_t sigs;
@@ -429,11 +436,10 @@ static int cmd_run(int argc, char **argv)
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	if (sfd < 0 || vcpu_signal_init()) {
 		fprintf(stderr, "vmm: signal set-up failed: %s\n", strerror(errno));
+		vm_host_close(&host);
 		return EXIT_VMM_FAILURE;
 	}
-	/* Everything the VMs take from the host is opened now, while vmm still may. */
-	struct vm_host host;
-	char err[512] = "";
+	/* The rest of what the VMs take from the host is opened now, while vmm still may. */
 	int ret = vm_host_open(&host, &kvm, &o.vm, err, sizeof(err));
 	if (ret) {
 		vm_host_close(&host);

@@ -319,23 +319,18 @@ static int inputs_open(const struct vm_config *cfg, struct input_file *kernel, s
 	return ret;
 }
 
-int vm_check_inputs(const struct vm_config *cfg, char *err, size_t errlen)
+int vm_host_open_inputs(struct vm_host *host, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct input_file kernel, initrd;
-	const struct kernel_format *format;
-	int ret = inputs_open(cfg, &kernel, &initrd, &format, err, errlen);
-	input_close(&kernel);
-	input_close(&initrd);
-	return ret;
+	*host = (struct vm_host){ .kernel.fd = -1, .initrd.fd = -1, .net.vhost_fd = -1, .net.tap.fd = -1,
+				  .console = { .fd = -1, .host_fd = -1, .saved_flags = -1 } };
+	return inputs_open(cfg, &host->kernel, &host->initrd, &host->kernel_format, err, errlen);
 }
 
 int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	*host = (struct vm_host){ .kvm = kvm, .kernel.fd = -1, .initrd.fd = -1, .net.vhost_fd = -1, .net.tap.fd = -1 };
+	host->kvm = kvm;
 	uart8250_output_open(&host->console, cfg->console_out_fd);
-	int ret = inputs_open(cfg, &host->kernel, &host->initrd, &host->kernel_format, err, errlen);
-	if (ret)
-		return ret;
+	int ret;
 	if ((ret = event_ring_open(&host->ring, &host->ring_restricted))) {
 		snprintf(err, errlen, "io_uring set-up failed: %s", strerror(-ret));
 		return ret;

@@ -108,16 +108,18 @@ struct vm_host {
 	struct virtio_net_backend net;    /* with --net: the tap and the one /dev/vhost-net fd */
 };
 
-/* Checks the kernel and initrd files without reading them whole and without KVM: regular files,
- * a bzImage or an ELF vmlinux with a PVH entry point, both fit in cfg->memory. Bad input is -ENOEXEC, -EFBIG (or -errno from open), with
- * a one-line reason in `err` that says what to do. */
-int vm_check_inputs(const struct vm_config *cfg, char *err, size_t errlen) __must_check;
-/* Bad input (kernel, initrd, command line) is -ENOEXEC, -EFBIG or -E2BIG, as in vm_check_inputs,
+/* Opens the kernel and initrd files into `host` and checks them without reading them whole and
+ * without KVM (first, so that a bad file gets its message anywhere): regular files, a bzImage or
+ * an ELF vmlinux with a PVH entry point, both fit in cfg->memory. Bad input is -ENOEXEC, -EFBIG
+ * (or -errno from open), with a one-line reason in `err` that says what to do; vm_host_close()
+ * releases what was opened either way. */
+int vm_host_open_inputs(struct vm_host *host, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
+/* Bad input (kernel, initrd, command line) is -ENOEXEC, -EFBIG or -E2BIG, as in vm_host_open_inputs,
  * boot_load_linux and boot_pvh_load; anything else is vmm or KVM failing. */
 int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 int vm_start(struct vm *vm, char *err, size_t errlen) __must_check;
-/* Opens and checks the kernel and initrd (errors as vm_check_inputs), the event loop's ring, the
- * console's output and, with --net, the tap and /dev/vhost-net. On failure `err` says what, and
+/* After vm_host_open_inputs: opens the event loop's ring, the console's output and, with --net,
+ * the tap and /dev/vhost-net. On failure `err` says what, and
  * vm_host_close() releases what was opened. */
 int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 void vm_host_close(struct vm_host *host);
