@@ -63,6 +63,22 @@ exit_count() {
 	grep "^vmm: exits:" "$err" | tail -n 1 | tr ' ' '\n' | awk -F= 'NF == 2 { s += $2 } END { print s + 0 }'
 }
 
+# guest_liveness: one line saying whether a guest that stopped answering a network client is still
+# alive: does its console echo a line, and how many exits reach vmm in the next 5 s (SIGUSR2
+# snapshots, which also refresh vmm's counter lines in $err). A guest whose console is silent and
+# whose exits froze has stopped (the nested L2 stall); one that answers points at its device.
+# "guest_liveness console" only asks the console (a QEMU peer has no SIGUSR2 counters).
+guest_liveness() {
+	lv_tok=$(awk '{ printf "%d\n", $1 * 100 }' /proc/uptime)
+	[ "${1:-}" = console ] || lv_a=$(exit_count)
+	send "echo LIVE-\$(($lv_tok + 1))"
+	sleep 5
+	if grep -q "^LIVE-$((lv_tok + 1))" "$out" 2>/dev/null; then lv_con="console answers"; else lv_con="console silent"; fi
+	if [ "${1:-}" = console ]; then echo "$lv_con"; return; fi
+	lv_b=$(exit_count)
+	echo "$lv_con, $((lv_b - lv_a)) exits to vmm in 5 s"
+}
+
 # Exits per reason between the last two SIGUSR2 snapshots, as "reason=N ...".
 exit_delta_by_reason() {
 	grep "^vmm: exits:" "$err" | tail -n 2 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); if (NR == 1) a[kv[1]] = kv[2]; else b[kv[1]] = kv[2] } }

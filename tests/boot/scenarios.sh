@@ -32,6 +32,10 @@ fail() {
 	# exits differently from one that is halted or gone).
 	if [ -n "$vmm_pid" ] && kill -0 "$vmm_pid" 2>/dev/null; then
 		kill -USR2 "$vmm_pid"; sleep 1; kill -USR2 "$vmm_pid"; sleep 1
+		# A wait that ran out at a guest shell: does the guest itself still answer?
+		if [ -n "$wait_timed_out" ] && grep -q "init-ready mode=shell" "$out" 2>/dev/null; then
+			echo "--- $name: after the wait for '$wait_timed_out': $(guest_liveness)"
+		fi
 	fi
 	echo "--- $name: last console lines"
 	tail -n 25 "$out" 2>/dev/null | tr -d '\r' | sed 's/^/    /'

@@ -32,16 +32,27 @@ HIGHER_IS_BETTER = {"guest_rx_mbits", "guest_tx_mbits", "rr_tps"}
 
 LINE = re.compile(r"^PERF: vmm=(\S+) mode=(\S+) (?:metric=(\S+) value=(\S*)|status=(\S+)(?: reason=(.*))?)$")
 VERSION = re.compile(r"^PERF: vmm=(\S+) version=(.*)$")
+# A cell's first attempt that failed as a nested flake (crash or stall) and was run again: its
+# figures were dropped, its failure and log tail are listed.
+RETRIED = re.compile(r"^PERF: vmm=(\S+) mode=(\S+) retried=(\S+) reason=(.*)$")
 
 
 def parse(path):
-    values, status, logs, versions = {}, {}, {}, {}
+    values, status, logs, versions, retries = {}, {}, {}, {}, []
     last = None
     with open(path, errors="replace") as f:
         for raw in f:
             line = raw.rstrip("\r\n")
             if line.startswith("PERFLOG: ") and last:
-                logs.setdefault(last, []).append(line[9:])
+                if isinstance(last, dict):
+                    last["log"].append(line[9:])
+                else:
+                    logs.setdefault(last, []).append(line[9:])
+                continue
+            r = RETRIED.match(line)
+            if r:
+                last = {"cell": "%s/%s" % r.group(1, 2), "kind": r.group(3), "reason": r.group(4), "log": []}
+                retries.append(last)
                 continue
             v = VERSION.match(line)
             if v:
@@ -59,7 +70,7 @@ def parse(path):
                     status[(who, mode)] = ("failed", "unparsable %s=%r" % (metric, value))
             else:
                 status[(who, mode)] = (st, reason or "")
-    return values, status, logs, versions
+    return values, status, logs, versions, retries
 
 
 def summary(vals):
@@ -112,9 +123,9 @@ def best_ratio(res, mode, metric):
     return r if r == "—" else "%s (%s)" % (r, res["labels"][peer])
 
 
-def build(values, status, logs, versions=None):
+def build(values, status, logs, versions=None, retries=None):
     versions = versions or {}
-    res = {"figures": {}, "status": {}, "logs": {}, "versions": dict(versions),
+    res = {"figures": {}, "status": {}, "logs": {}, "versions": dict(versions), "retries": list(retries or []),
            "labels": {w: label(versions, w) for w in VMMS}}
     for (who, mode, metric), vals in values.items():
         res["figures"].setdefault(who, {}).setdefault(mode, {})[metric] = summary(vals)
@@ -204,6 +215,12 @@ def markdown(res):
         out += ["## Failures", ""]
         for k, v in bad:
             out += ["### %s: %s" % (k, v["reason"]), "", "```"] + res["logs"].get(k, []) + ["```", ""]
+    if res.get("retries"):
+        out += ["## Cells run twice (nested flakes)", "",
+                "In the nested L1 a cell whose guest crashed (its VMM exited) or stopped answering is run once",
+                "more; its figures above are the second attempt's. The first attempts:", ""]
+        for r in res["retries"]:
+            out += ["### %s (%s): %s" % (r["cell"], r["kind"], r["reason"]), "", "```"] + r["log"] + ["```", ""]
     return "\n".join(out) + "\n"
 
 
