@@ -108,15 +108,23 @@ expect 2 "bad iteration count '10x'" bench-exit 10x
 expect 2 "bad iteration count ' 7'" bench-exit " 7"
 expect 2 "bad iteration count '99999999999999999999'" bench-exit 99999999999999999999
 expect 2 "unexpected argument 'x' after the iteration count" bench-exit 5 x
-# ELF kernels (the PVH boot): refused with the reason, before anything is read whole. vmm itself is
-# an x86-64 executable without the PVH note (b_pie=false: ET_EXEC).
+# ELF kernels (the PVH boot): refused with the reason, before anything is read whole. elf64 is an
+# x86-64 executable (ET_EXEC, one PT_LOAD at 16 MiB) without the PVH note; the others are cut or
+# patched from it.
+python3 - "$tmp/elf64" <<'EOF'
+import struct, sys
+ehdr = struct.pack("<4sBBBBB7sHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, bytes(7),
+                   2, 62, 1, 0x1000000, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, 0x1000000, 0x1000000, 0x1000, 0x1000, 0x1000)
+open(sys.argv[1], "wb").write(ehdr + phdr + bytes(0x1000 - len(ehdr) - len(phdr)))
+EOF
 printf '\177ELF\001\001\001' >"$tmp/elf32" && head -c 57 /dev/zero >>"$tmp/elf32"
-head -c 100 "$vmm" >"$tmp/elfcut"
-cp "$vmm" "$tmp/elfarm" && printf '\267\000' | dd of="$tmp/elfarm" bs=1 seek=18 conv=notrunc 2>/dev/null  # EM_AARCH64
+head -c 100 "$tmp/elf64" >"$tmp/elfcut"
+cp "$tmp/elf64" "$tmp/elfarm" && printf '\267\000' | dd of="$tmp/elfarm" bs=1 seek=18 conv=notrunc 2>/dev/null  # EM_AARCH64
 expect 2 "elf32: a 32-bit ELF \(ELFCLASS32\): vmm boots x86-64 kernels" run --kernel "$tmp/elf32"
 expect 2 "elfcut: truncated ELF: .* program headers at file offset 0x40 end past the file's 100 bytes" run --kernel "$tmp/elfcut"
 expect 2 "elfarm: an ELF for machine 183, not x86-64" run --kernel "$tmp/elfarm"
-expect 2 ": no PVH entry point: the ELF has no XEN_ELFNOTE_PHYS32_ENTRY note" run --kernel "$vmm"
+expect 2 "elf64: no PVH entry point: the ELF has no XEN_ELFNOTE_PHYS32_ENTRY note" run --kernel "$tmp/elf64"
 # The vmlinux that guest/ unpacks (66 MB, its segments up to 74 MiB): too big for 64M of RAM, and
 # a huge initrd does not fit next to it; the peak-RSS bound shows it is not read whole.
 if [ -f "$guest/vmlinux" ]; then
