@@ -22,6 +22,9 @@
 #define VMM_VERSION "0.0.0"
 #endif
 
+/* When main() began: the first guest's set-up time counts from it (--exit-stats). */
+static uint64_t vmm_start_ns;
+
 /* Exit statuses, documented in README.md. */
 enum {
 	EXIT_GUEST_POWEROFF = 0, /* also Ctrl-A x */
@@ -51,7 +54,9 @@ static const char usage_text[] =
 	"  --iommu[=ats]     an Intel VT-d unit (DMA remapping) in front of the PCI devices;\n"
 	"                    ats: it also offers device-TLBs (PCIe ATS) to virtio-net\n"
 	"  --on-reboot=WHAT  on a guest reset: exit (status 4, default) or restart the guest\n"
-	"  --exit-stats      print KVM exits per reason when the guest stops (and on SIGUSR2)\n"
+	"  --exit-stats      print KVM exits per reason when the guest stops (and on SIGUSR2), with\n"
+	"                    the time vmm spent on them, the busiest ports and MMIO pages, and the\n"
+	"                    set-up time to the first KVM_RUN\n"
 	"  --user NAME|UID:GID  once set up, run as this user (NAME from /etc/passwd)\n"
 	"  --no-sandbox      for debugging: keep vmm's capabilities and install no seccomp filter\n"
 	"                    (by default, once set up, vmm drops every capability, sets no_new_privs\n"
@@ -161,7 +166,7 @@ static int parse_run(int argc, char **argv, struct options *o)
 			else if (!strcmp(optarg, "exit")) o->restart_on_reboot = false;
 			else return usage_error("bad --on-reboot value '%s': use exit or restart", optarg);
 			break;
-		case OPT_EXIT_STATS: o->exit_stats = true; break;
+		case OPT_EXIT_STATS: o->exit_stats = o->vm.exit_profile = true; break;
 		case OPT_NET: {
 			char err[256];
 			if (o->vm.has_net)
@@ -220,6 +225,17 @@ static void print_exit_stats(struct vm *vm)
 		if (counts[r])
 			fprintf(stderr, " %s=%llu", vm_exit_reason_name(r), (unsigned long long)counts[r]);
 	fprintf(stderr, "\n");
+	if (vm->exit_profile) {
+		uint64_t first = atomic_load(&vm->first_run_ns);
+		if (first)
+			fprintf(stderr, "vmm: setup-ms: %.1f (vmm's start to the first KVM_RUN)\n",
+				(double)(first - vm->start_ns) / 1e6);
+		const struct exit_profile *prof[vm->ncpus ? vm->ncpus : 1];
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			prof[i] = &vm->vcpus[i].prof;
+		if (vm->vcpus)
+			exit_profile_print(prof, vm->ncpus, 16, exit_profile_ticks_per_us(), vm_exit_reason_name, stderr);
+	}
 	uart8250_print_tx_stats(&vm->uart, stderr);
 	vm_print_dma_stats(vm, stderr);
 }
@@ -351,10 +367,13 @@ static int enter_sandbox(const struct options *o, char *err, size_t errlen)
 static int run_guest(const struct options *o, struct vm_host *host, int sfd)
 {
 	bool sandboxed = false;
+	uint64_t start_ns = vmm_start_ns; /* a restart's set-up counts from the reset */
 	for (;;) {
 		struct vm vm;
 		char err[512] = "";
-		int ret = vm_create(&vm, host, &o->vm, err, sizeof(err));
+		struct vm_config cfg = o->vm;
+		cfg.start_ns = start_ns;
+		int ret = vm_create(&vm, host, &cfg, err, sizeof(err));
 		if (!ret && !sandboxed) {
 			ret = enter_sandbox(o, err, sizeof(err));
 			sandboxed = true;
@@ -380,6 +399,7 @@ static int run_guest(const struct options *o, struct vm_host *host, int sfd)
 		case VM_STOP_RESET:
 			if (o->restart_on_reboot) {
 				log_info("guest reset (%s): restarting", vm.stop_detail);
+				start_ns = exit_profile_now_ns();
 				continue;
 			}
 			console_restore();
@@ -501,6 +521,8 @@ static int cmd_bench_exit(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	vmm_start_ns = exit_profile_now_ns();
+	exit_profile_ticks_per_us(); /* the TSC's base for the exit profile's conversion */
 	const char *level = getenv("VMM_LOG");
 	if (level && !strcmp(level, "debug"))
 		vmm_log_level = LOG_DEBUG;

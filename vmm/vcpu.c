@@ -213,6 +213,9 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	bool profile = vm->exit_profile;
+	if (profile && vcpu->id == 0)
+		atomic_store(&vm->first_run_ns, exit_profile_now_ns());
 	while (!atomic_load(&vm->stop_reason)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -226,7 +229,15 @@ static void *vcpu_thread(void *arg)
 		}
 		unsigned reason = vcpu->run->exit_reason;
 		vcpu->exits[reason < EXIT_REASON_SLOTS ? reason : 0]++;
-		if (!handle_exit(vcpu))
+		if (!profile) {
+			if (!handle_exit(vcpu))
+				break;
+			continue;
+		}
+		uint64_t key = exit_profile_key(vcpu->run), t0 = exit_profile_ticks();
+		bool go_on = handle_exit(vcpu);
+		exit_profile_record(&vcpu->prof, reason, key, exit_profile_ticks() - t0);
+		if (!go_on)
 			break;
 	}
 	return NULL;

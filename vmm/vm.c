@@ -397,6 +397,8 @@ int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, 
 	vm->kvm = kvm;
 	vm->fd = -1;
 	vm->ncpus = cfg->ncpus;
+	vm->exit_profile = cfg->exit_profile;
+	vm->start_ns = cfg->start_ns;
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int ret;
 	if (vm->event_fd < 0) {

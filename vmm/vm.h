@@ -19,6 +19,7 @@
 #include "cpuid.h"
 #include "dma.h"
 #include "event_loop.h"
+#include "exit_profile.h"
 #include "irq_routing.h"
 #include "kvm.h"
 #include "log.h"
@@ -37,6 +38,8 @@ struct vm_config {
 	struct virtio_net_options net;
 	bool iommu;         /* a VT-d unit; PCI devices' DMA goes through it */
 	bool iommu_ats;     /* it offers device-TLBs (ATS) */
+	bool exit_profile;  /* --exit-stats: time and site of each exit (exit_profile.h) */
+	uint64_t start_ns;  /* exit_profile_now_ns() when vmm started, for the set-up time */
 };
 
 /* Why the guest stopped, first reason wins. */
@@ -59,6 +62,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	uint64_t exits[EXIT_REASON_SLOTS];
+	struct exit_profile prof; /* with cfg->exit_profile */
 };
 
 struct vm {
@@ -84,6 +88,9 @@ struct vm {
 	int event_fd; /* written when stop_reason is set */
 	char stop_detail[256];
 	int stop_signal; /* the signal behind VM_STOP_SIGNAL */
+	bool exit_profile;
+	uint64_t start_ns;                /* cfg->start_ns */
+	_Atomic uint64_t first_run_ns;    /* vCPU 0's first KVM_RUN (0: not yet) */
 };
 
 /* An input file (kernel or initrd), open and checked but not read yet. */

@@ -40,7 +40,15 @@ if [ -n "$replay" ]; then
 else
 	echo "boot tests: /dev/kvm not usable here ($(head -n 1 "$work/kvm-check.err" | sed 's/^vmm: //')); running inside a nested L1 under QEMU's emulator"
 	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing: apt-get install qemu-system-x86" >&2; exit 1; }
-	build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" || exit 1
+	with=""
+	if [ "$what" = bench ]; then
+		# The boot profile compares with QEMU: the machine's, and QEMU 10 when it can be had
+		# (tests/perf/fetch-qemu10.sh, cached in the build folder).
+		with=qemu
+		q10=$("$here/../perf/fetch-qemu10.sh" "$build/qemu10" 2>/dev/null | head -n 1)
+		[ -n "$q10" ] && export L1_QEMU10=${q10%/usr/bin/qemu-system-x86_64}
+	fi
+	build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" $with || exit 1
 fi
 hangs=0 panics=0 wedges=0
 # Up to four L1 boots: L1 hangs and L1 kernel panics (a stack overflow in the kernel's exception
