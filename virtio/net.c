@@ -59,6 +59,10 @@ static void net_config_write(void *opaque, unsigned off, const void *data, unsig
 static int net_activate(void *opaque, struct virtio_pci *vp)
 {
 	struct virtio_net *net = opaque;
+	/* Without the tap the queues run with no backend (vhost ignores their kicks) and the link is
+	 * down: the driver gets a working device, not one that needs a reset. */
+	if (net->backend->tap_gone)
+		return vhost_net_start(&net->vhost, vp, vp->driver_features, -1);
 	unsigned tun = 0;
 	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
 		if (vp->driver_features & BIT(guest_offloads[i].feature))
@@ -83,7 +87,7 @@ static int net_bus_master(void *opaque, struct virtio_pci *vp, bool on)
 {
 	struct virtio_net *net = opaque;
 	(void)vp;
-	return vhost_net_set_dma(&net->vhost, on ? net->tap->fd : -1);
+	return vhost_net_set_dma(&net->vhost, on && !net->backend->tap_gone ? net->tap->fd : -1);
 }
 
 static const struct virtio_device_ops net_ops = {
@@ -177,6 +181,8 @@ int virtio_net_parse(const char *spec, struct virtio_net_options *o, char *err, 
 int virtio_net_backend_open(struct virtio_net_backend *b, const struct virtio_net_options *o, char *err, size_t errlen)
 {
 	b->tap.fd = -1;
+	b->watch.fd = -1;
+	b->tap_gone = false;
 	b->vhost_fd = vhost_net_open_device(err, errlen);
 	if (b->vhost_fd < 0)
 		return b->vhost_fd;
@@ -188,7 +194,57 @@ void virtio_net_backend_close(struct virtio_net_backend *b)
 	if (b->vhost_fd >= 0)
 		close(b->vhost_fd);
 	b->vhost_fd = -1;
+	tap_watch_close(&b->watch);
 	tap_close(&b->tap);
+}
+
+int virtio_net_backend_watch(struct virtio_net_backend *b, char *err, size_t errlen)
+{
+	return tap_watch_open(&b->watch, &b->tap, err, errlen);
+}
+
+void virtio_net_tap_deleted(struct virtio_net *net)
+{
+	struct virtio_pci *vp = &net->vp;
+	pthread_mutex_lock(&vp->lock);
+	net->backend->tap_gone = true;
+	/* vhost would go on sending to the detached tap (each send failing, the TX queue stalled):
+	 * the backends go, the rings keep their state. Bus mastering off detached them already. */
+	int ret = vp->active && vp->bus_master ? vhost_net_set_dma(&net->vhost, -1) : 0;
+	net->link_status &= (uint16_t)~VIRTIO_NET_S_LINK_UP;
+	virtio_pci_config_changed_locked(vp);
+	pthread_mutex_unlock(&vp->lock);
+	log_warn("net: tap %s was deleted on the host: the guest's link is down (its network stays down until vmm restarts)",
+		 net->tap->name);
+	if (ret)
+		log_err("net: detaching the deleted tap from vhost-net failed: %s", strerror(-ret));
+}
+
+/* rtnetlink spoke. The tap's own fd has the last word (detached once the host deleted it), so
+ * that lost, cut or malformed notifications are checked rather than trusted or ignored, and a tap
+ * merely moved to another network namespace (also an RTM_DELLINK here) is not taken for deleted. */
+static bool on_link_event(void *opaque, int fd, unsigned revents)
+{
+	struct virtio_net *net = opaque;
+	(void)fd;
+	(void)revents;
+	int e = 0;
+	enum tap_watch_verdict v = tap_watch_read(&net->backend->watch, &e);
+	if (v == TAP_WATCH_FAILED) {
+		log_err("net: reading link notifications failed: %s; a deletion of tap %s would go unnoticed", strerror(e),
+			net->tap->name);
+		return false;
+	}
+	if (v == TAP_WATCH_NOTHING)
+		return true;
+	if (!tap_detached(net->tap)) {
+		if (v == TAP_WATCH_DELETED)
+			log_warn("net: tap %s left vmm's network namespace but is still attached: the link stays up",
+				 net->tap->name);
+		return true;
+	}
+	virtio_net_tap_deleted(net);
+	return false; /* nothing more to notice */
 }
 
 int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, struct virtio_net_backend *backend,
@@ -196,19 +252,35 @@ int virtio_net_init(struct virtio_net *net, const struct virtio_net_options *o, 
 		    struct event_loop *loop, char *err, size_t errlen)
 {
 	memset(net, 0, sizeof(*net));
+	net->backend = backend;
 	net->tap = &backend->tap;
 	net->vhost.fd = -1;
 	memcpy(net->mac, o->mac, 6);
-	net->link_status = VIRTIO_NET_S_LINK_UP;
+	net->link_status = backend->tap_gone ? 0 : VIRTIO_NET_S_LINK_UP;
 	int ret = vhost_net_open(&net->vhost, backend->vhost_fd, dma, loop, err, errlen);
 	if (ret)
 		return ret;
 	ret = virtio_pci_init(&net->vp, &net_ops, net, mem, rt, vm_fd);
-	if (ret)
+	if (ret) {
 		snprintf(err, errlen, "virtio-net set-up failed: %s", strerror(-ret));
+		return ret;
+	}
 	virtio_pci_set_dma(&net->vp, dma);
 	net->vp.pci.name = "virtio-net";
-	return ret;
+	if (backend->watch.fd < 0 || backend->tap_gone)
+		return 0;
+	/* A deletion while no VM watched (between a guest's reset and its restart) waits in the
+	 * socket: the tap's fd tells it now, before the guest's driver could start on the dead tap. */
+	if (tap_detached(&backend->tap)) {
+		virtio_net_tap_deleted(net);
+		return 0;
+	}
+	/* Watched from here, once the device it changes exists. */
+	if (event_loop_add(loop, backend->watch.fd, on_link_event, net) < 0) {
+		snprintf(err, errlen, "virtio-net: cannot watch the tap's link notifications");
+		return -ENOSPC;
+	}
+	return 0;
 }
 
 void virtio_net_destroy(struct virtio_net *net)

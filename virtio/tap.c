@@ -55,6 +55,13 @@ int tap_set_offload(struct tap *tap, unsigned tun_flags)
 	return ioctl(tap->fd, TUNSETOFFLOAD, tun_flags & tap->offloads) < 0 ? -errno : 0;
 }
 
+bool tap_detached(const struct tap *tap)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	return ioctl(tap->fd, TUNGETIFF, &ifr) < 0 && errno == EBADFD;
+}
+
 void tap_close(struct tap *tap)
 {
 	if (tap->fd > 0)

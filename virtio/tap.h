@@ -3,6 +3,7 @@
 #define VIRTIO_TAP_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@ struct tap {
 int tap_open(struct tap *tap, const char *name, char *err, size_t errlen) __must_check;
 /* The checksum/TSO offloads the guest can receive, as TUN_F_* flags. */
 int tap_set_offload(struct tap *tap, unsigned tun_flags) __must_check;
+/* Whether the host deleted the tap: the kernel then detaches the fd, which stays open without a
+ * device (TUNGETIFF fails with EBADFD). A tap moved to another network namespace is attached. */
+bool tap_detached(const struct tap *tap);
 void tap_close(struct tap *tap);
 
 #endif

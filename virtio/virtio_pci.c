@@ -243,15 +243,23 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	pthread_mutex_destroy(&vp->lock);
 }
 
+/* A configuration change notification (virtio 1.2, 4.1.5.3): a new generation, the ISR's config
+ * bit, and a message on the config vector when the driver set one. This transport has no INTx:
+ * without a vector the driver finds the bit when it reads the ISR. */
+void virtio_pci_config_changed_locked(struct virtio_pci *vp)
+{
+	vp->config_generation++;
+	vp->isr |= VIRTIO_ISR_CONFIG;
+	if (vp->msix_config != VIRTIO_MSI_NO_VECTOR)
+		pci_msix_notify(&vp->msix, vp->msix_config);
+}
+
 /* Lock held. */
 static void needs_reset_locked(struct virtio_pci *vp, const char *why)
 {
 	log_guest("virtio-pci: %s: %s; device needs reset", vp->pci.name, why);
 	vp->status |= STATUS_NEEDS_RESET;
-	vp->config_generation++;
-	vp->isr |= VIRTIO_ISR_CONFIG;
-	if (vp->msix_config != VIRTIO_MSI_NO_VECTOR)
-		pci_msix_notify(&vp->msix, vp->msix_config);
+	virtio_pci_config_changed_locked(vp);
 }
 
 void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why)

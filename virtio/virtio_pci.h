@@ -117,6 +117,9 @@ void virtio_pci_set_dma(struct virtio_pci *vp, struct dma_space *dma);
 int virtio_pci_add_ats(struct virtio_pci *vp) __must_check;
 /* Whether the driver accepted VIRTIO_F_ACCESS_PLATFORM (rings and buffers are IOVAs). */
 bool virtio_pci_uses_iommu(const struct virtio_pci *vp);
+/* The device's configuration changed: tells the driver (config generation, ISR bit, config
+ * vector). With vp->lock held: the device changes its configuration under it, as its ops run. */
+void virtio_pci_config_changed_locked(struct virtio_pci *vp);
 /* Marks the device broken (NEEDS_RESET) and tells the driver through the config vector. */
 void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why);
 uint64_t virtio_pci_offered_features(struct virtio_pci *vp);

@@ -3,7 +3,8 @@
  * The allow-list is what vmm does once the first VM runs: the main thread's event loop, the vCPU
  * threads, the devices they drive (vhost, tap, KVM interrupts), the console, a guest restart
  * (--on-reboot=restart builds a new VM from the fds opened before the drop: vm_host in vm.h) and
- * the exit. glibc's own calls under those are listed too (malloc, pthread). io_uring operations
+ * the exit, and with --net the rtnetlink socket that tells the tap's deletion (virtio/tap_watch.c).
+ * glibc's own calls under those are listed too (malloc, pthread). io_uring operations
  * do not pass through seccomp: the ring is vmm's one ring, created before the drop and restricted
  * to polls where the kernel allows it (event_ring_open), and io_uring_setup is not on the list.
  * Everything else gets SIGSYS, whose handler says which call it was and exits. */
@@ -36,6 +37,7 @@ static const int allowed_syscalls[] = {
 	SCMP_SYS(read),      /* stdin, the signalfd, eventfds (stop, console kick, vring errors), vhost's IOTLB messages */
 	SCMP_SYS(write),     /* the console's output, vmm's stderr lines, eventfd kicks (any thread), vhost IOTLB updates */
 	SCMP_SYS(sendto),    /* the console's output when stdout is a socket (send with MSG_DONTWAIT) */
+	SCMP_SYS(recvfrom),  /* --net: the rtnetlink link notifications that tell the tap's deletion (tap_watch_read) */
 	SCMP_SYS(poll),      /* the console: room on stdout at exit (uart8250_tx_flush), stderr before a drop report */
 	/* A guest restart: a new VM from the fds opened before the drop, the old one torn down. */
 	SCMP_SYS(pread64),   /* the kernel and initrd, read again from their open files at each start */
@@ -106,6 +108,7 @@ static const unsigned long allowed_ioctls[] = {
 	VHOST_SET_VRING_NUM, VHOST_SET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK,
 	VHOST_SET_VRING_CALL, VHOST_SET_VRING_ERR, VHOST_NET_SET_BACKEND,
 	TUNSETOFFLOAD,           /* the tap: the receive offloads the guest's driver accepted */
+	TUNGETIFF,               /* the tap: still attached, or deleted on the host (tap_detached) */
 	TCSETS,                  /* the terminal back from raw mode at exit (tcsetattr) */
 };
 

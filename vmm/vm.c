@@ -321,7 +321,8 @@ static int inputs_open(const struct vm_config *cfg, struct input_file *kernel, s
 
 int vm_host_open_inputs(struct vm_host *host, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	*host = (struct vm_host){ .kernel.fd = -1, .initrd.fd = -1, .net.vhost_fd = -1, .net.tap.fd = -1,
+	*host = (struct vm_host){ .kernel.fd = -1, .initrd.fd = -1,
+				  .net = { .vhost_fd = -1, .tap.fd = -1, .watch.fd = -1 },
 				  .console = { .fd = -1, .host_fd = -1, .saved_flags = -1 } };
 	return inputs_open(cfg, &host->kernel, &host->initrd, &host->kernel_format, err, errlen);
 }
@@ -338,7 +339,8 @@ int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *
 	host->ring_ready = true;
 	if (!host->ring_restricted)
 		log_warn("this kernel cannot restrict an io_uring ring (Linux 5.10 can): the event loop's ring is not limited to polls");
-	if (cfg->has_net && (ret = virtio_net_backend_open(&host->net, &cfg->net, err, errlen)))
+	if (cfg->has_net && ((ret = virtio_net_backend_open(&host->net, &cfg->net, err, errlen)) ||
+			     (ret = virtio_net_backend_watch(&host->net, err, errlen))))
 		return ret;
 	return 0;
 }

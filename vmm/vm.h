@@ -112,7 +112,7 @@ struct vm_host {
 	struct uart8250_output console;   /* the console's output (cfg->console_out_fd), prepared once */
 	struct io_uring ring;             /* every VM's event loop runs on it (event_ring_open) */
 	bool ring_ready, ring_restricted;
-	struct virtio_net_backend net;    /* with --net: the tap and the one /dev/vhost-net fd */
+	struct virtio_net_backend net;    /* with --net: the tap, the one /dev/vhost-net fd, the tap's watch */
 };
 
 /* Opens the kernel and initrd files into `host` and checks them without reading them whole and
@@ -126,7 +126,8 @@ int vm_host_open_inputs(struct vm_host *host, const struct vm_config *cfg, char 
 int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 int vm_start(struct vm *vm, char *err, size_t errlen) __must_check;
 /* After vm_host_open_inputs: opens the event loop's ring, the console's output and, with --net,
- * the tap and /dev/vhost-net. On failure `err` says what, and
+ * the tap, /dev/vhost-net and the rtnetlink socket that watches for the tap's deletion. On
+ * failure `err` says what, and
  * vm_host_close() releases what was opened. */
 int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 void vm_host_close(struct vm_host *host);

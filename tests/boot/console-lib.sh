@@ -79,6 +79,31 @@ guest_liveness() {
 	echo "$lv_con, $((lv_b - lv_a)) exits to vmm in 5 s"
 }
 
+# l1_kvm_sample SECONDS: what a stopped L2 guest makes the (L1's) KVM do meanwhile, from hist
+# triggers on kvm_exit in tracefs: exits per vCPU and exit code ("vcpu0:124=N", SVM codes as in
+# tests/boot/bench.sh), and the guest RIPs at those exits ("rip=0x...:N"; timer interrupts
+# exit a guest that spins, so its loop shows). tests/nested/l2-rips.py names the RIPs with the
+# kernel's symbols (VMM-GUEST: text-base= gives the guest's KASLR base). Two lines on stdout.
+l1_kvm_sample() {
+	ktr=/sys/kernel/tracing
+	[ -d $ktr/events/kvm ] || mount -t tracefs nodev $ktr 2>/dev/null
+	if ! [ -w $ktr/events/kvm/kvm_exit/trigger ]; then
+		echo "L1 KVM exits: no tracefs here"
+		return
+	fi
+	echo 'hist:keys=vcpu_id,exit_reason:size=256' >>$ktr/events/kvm/kvm_exit/trigger
+	echo 'hist:keys=guest_rip.hex:size=2048' >>$ktr/events/kvm/kvm_exit/trigger
+	sleep "$1"
+	cp $ktr/events/kvm/kvm_exit/hist "$WORK/kvm-exit-hist.txt"
+	echo '!hist:keys=vcpu_id,exit_reason:size=256' >>$ktr/events/kvm/kvm_exit/trigger
+	echo '!hist:keys=guest_rip.hex:size=2048' >>$ktr/events/kvm/kvm_exit/trigger
+	# "{ vcpu_id: 0, exit_reason: 124 } hitcount: 5" and "{ guest_rip: ffffffff8100abcd } hitcount: 7"
+	echo "L1 KVM exits in $1 s: $(awk '/^\{ vcpu_id:/ { gsub(/[{},]/, ""); print $NF, "vcpu" $2 ":" $4 }' "$WORK/kvm-exit-hist.txt" |
+		sort -rn | head -n 12 | awk '{ printf "%s%s=%s", sep, $2, $1; sep = " " }')"
+	echo "guest RIPs at those exits: $(awk '/^\{ guest_rip:/ { gsub(/[{}]/, ""); sub(/^0x/, "", $2); print $NF, $2 }' "$WORK/kvm-exit-hist.txt" |
+		sort -rn | head -n 12 | awk '{ printf "%srip=0x%s:%s", sep, $2, $1; sep = " " }')"
+}
+
 # Exits per reason between the last two SIGUSR2 snapshots, as "reason=N ...".
 exit_delta_by_reason() {
 	grep "^vmm: exits:" "$err" | tail -n 2 | awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); if (NR == 1) a[kv[1]] = kv[2]; else b[kv[1]] = kv[2] } }

@@ -67,6 +67,10 @@ for attempt in 1 2 3 4; do
 	# the nested crash study (tests/nested/CRASH-STUDY.md).
 	[ -z "$replay" ] && cp "$log" "$build/boot-$what-l1-serial-attempt$attempt.log" 2>/dev/null
 	[ -z "$replay" ] && cp "$log.kallsyms" "$build/boot-$what-l1-kallsyms-attempt$attempt.gz" 2>/dev/null
+	# A stalled L2's RIPs (sampled in the L1), named with the kernel's symbols.
+	if [ -z "$replay" ] && grep -q "guest RIPs at those exits" "$log"; then
+		python3 "$here/../nested/l2-rips.py" "$log" "$log.kallsyms" 2>&1 | sed 's/^/boot tests: /'
+	fi
 	crashed=""
 	if [ $rc -eq 125 ]; then
 		hangs=$((hangs + 1))

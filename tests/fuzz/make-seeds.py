@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed inputs of tests/fuzz/corpus/<target>/ (the input formats are described
-at the top of fuzz_vtd.c, fuzz_vtd_ir.c, fuzz_vhost_iotlb.c, fuzz_board.c and fuzz_boot_pvh.c). The seeds reach
+at the top of fuzz_vtd.c, fuzz_vtd_ir.c, fuzz_vhost_iotlb.c, fuzz_board.c, fuzz_boot_pvh.c and
+fuzz_tap_watch.c). The seeds reach
 deep at once: a valid root -> context -> 4- and 3-level page walk with a run of contiguous
 pages, superpages, pass-through and fault-processing-disabled contexts, faults and their
 servicing, the invalidation queue with wait descriptors (status write, interrupt), a queue error
@@ -598,6 +599,31 @@ def pvh_seeds():
     }
 
 
+def link_msg(mtype, ifindex, name, pad=True):
+    """An RTM_NEWLINK / RTM_DELLINK as rtnetlink sends it: nlmsghdr, ifinfomsg, IFLA_IFNAME."""
+    attr = name + b"\0"
+    rta = struct.pack("<HH", 4 + len(attr), 3) + attr
+    rta += bytes(-len(rta) % 4)
+    body = struct.pack("<BBHiII", 0, 0, 1, ifindex, 0x1003, 0) + rta
+    msg = struct.pack("<IHHII", 16 + len(body), mtype, 0, 1, 0) + body
+    return msg + (bytes(-len(msg) % 4) if pad else b"")
+
+
+def tap_watch_seeds():
+    """fuzz_tap_watch: s32 ifindex, then one rtnetlink datagram."""
+    NEWLINK, DELLINK, DONE, ERROR = 16, 17, 3, 2
+    ours = struct.pack("<i", 7)
+    err = struct.pack("<IHHII", 36, ERROR, 0, 1, 0) + struct.pack("<i", -19) + struct.pack("<IHHII", 16, 18, 0, 1, 0)
+    return {
+        "dellink-ours": ours + link_msg(DELLINK, 7, b"vmmtap0"),
+        "newlink-ours": ours + link_msg(NEWLINK, 7, b"vmmtap0"),
+        "several": ours + link_msg(NEWLINK, 3, b"eth1") + link_msg(DELLINK, 4, b"veth0a")
+                   + link_msg(DELLINK, 7, b"vmmtap0", pad=False),
+        "done-first": ours + struct.pack("<IHHII", 20, DONE, 2, 1, 0) + bytes(4) + link_msg(DELLINK, 7, b"vmmtap0"),
+        "error-then-ours": ours + err + link_msg(DELLINK, 7, b"vmmtap0"),
+    }
+
+
 def write(target, seeds, prefix="seed-"):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -614,3 +640,4 @@ if __name__ == "__main__":
     write("fuzz_board", board_seeds())
     write("fuzz_board", board_regressions(), prefix="")
     write("fuzz_boot_pvh", pvh_seeds())
+    write("fuzz_tap_watch", tap_watch_seeds())

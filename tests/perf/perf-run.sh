@@ -42,8 +42,10 @@ cell_failed() {
 		state="the VMM exited with status $?"
 		kind=crash
 	fi
+	sample=""
+	[ "$kind" = stall ] && [ -n "${NESTED:-}" ] && sample=$(l1_kvm_sample 3)
 	echo "PERF: vmm=$who mode=$mode status=failed reason=$1 ($state)"
-	{ tail -n 12 "$out"; echo; tail -n 5 "$err"; } 2>/dev/null | tr -d '\r' | awk 'NF { print "PERFLOG: " $0 }'
+	{ tail -n 12 "$out"; echo; tail -n 5 "$err"; echo "$sample"; } 2>/dev/null | tr -d '\r' | awk 'NF { print "PERFLOG: " $0 }'
 	[ "$kind" != error ] && echo "PERF-FLAKE: $kind"
 	stop_vmm
 }

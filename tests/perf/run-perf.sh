@@ -63,4 +63,8 @@ else
 	done
 fi
 tr -d '\r' <"$log" >"$work/clean.log"
+# A stalled L2's RIPs (sampled in the L1), named with the kernel's symbols.
+if grep -q "guest RIPs at those exits" "$work/clean.log" && [ -f "$log.kallsyms" ]; then
+	python3 "$here/../nested/l2-rips.py" "$work/clean.log" "$log.kallsyms" 2>&1 | sed 's/^/perf: /'
+fi
 python3 "$here/report.py" "$work/clean.log" "$outdir" $check

@@ -1,8 +1,9 @@
 /* The sandbox vmm enters once set up (vmm/sandbox.c), applied with the same function in forked
  * children, no KVM needed: /proc/PID/status shows no capability, no_new_privs and one more
  * seccomp filter (and uid 65534 with --user where the test runs as root); the calls vmm makes after set-up
- * work (its event loop on the shared ring, threads, malloc); a forbidden one (a socket, a new
- * io_uring, a new process) ends the child with status 5 and vmm's one line on stderr. Also
+ * work (its event loop on the shared ring, threads, malloc, a tap watch's rtnetlink socket read
+ * and its TUNGETIFF); a forbidden one (a socket, a new io_uring, a new process) ends the child
+ * with status 5 and vmm's one line on stderr. Also
  * --user's parsing, and the event loop's restricted ring shared by successive loops (a guest
  * restart after the drop). Without the filter the children fail: their Seccomp line is not 2 and
  * the forbidden call returns. A sanitizer build installs no filter (SANDBOX_SANITIZER_BUILD, as
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../virtio/tap_watch.h"
 #include "../../vmm/event_loop.h"
 #include "../../vmm/sandbox.h"
 #include "check.h"
@@ -133,8 +136,9 @@ static void *thread_body(void *arg)
 
 #define CHILD_FAIL(...) (fprintf(stderr, "child: FAIL: " __VA_ARGS__), fputc('\n', stderr), _exit(30))
 
-/* What vmm does after the drop, each step checked; then the forbidden call. */
-static void child_after_drop(struct io_uring *ring, enum forbidden what)
+/* What vmm does after the drop, each step checked; then the forbidden call. `watch`: a tap's
+ * watch, its rtnetlink socket opened before the drop. */
+static void child_after_drop(struct io_uring *ring, struct tap_watch *watch, enum forbidden what)
 {
 	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0)
@@ -170,6 +174,13 @@ static void child_after_drop(struct io_uring *ring, enum forbidden what)
 		CHILD_FAIL("gmtime_r");
 	if (!SANDBOX_SANITIZER_BUILD && (open("/etc/passwd", O_RDONLY) != -1 || errno != EACCES))
 		CHILD_FAIL("open() after the drop is not refused with EACCES");
+	/* --net: link notifications read (recvfrom), the tap asked whether it is attached (TUNGETIFF,
+	 * here on an fd that is no tap). */
+	int nl_err = 0;
+	if (tap_watch_read(watch, &nl_err) == TAP_WATCH_FAILED)
+		CHILD_FAIL("reading the rtnetlink socket: %s", strerror(nl_err));
+	if (tap_detached(&(struct tap){ .fd = efd }))
+		CHILD_FAIL("an eventfd taken for a detached tap");
 	close(efd);
 	fprintf(stderr, "child: allowed calls done\n");
 	if (SANDBOX_SANITIZER_BUILD)
@@ -236,11 +247,16 @@ static void run_child(const char *label, bool become_nobody_first, bool switch_u
 		if (become_nobody_first && (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
 					    setresuid(NOBODY, NOBODY, NOBODY)))
 			CHILD_FAIL("cannot become nobody: %s", strerror(errno));
-		/* Set up before the drop, as vmm's vm_host: the ring. */
+		/* Set up before the drop, as vmm's vm_host: the ring, a tap watch's rtnetlink socket. */
 		struct io_uring ring;
 		bool restricted;
 		if (event_ring_open(&ring, &restricted))
 			CHILD_FAIL("event_ring_open");
+		struct tap_watch watch = { .fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE),
+					   .ifindex = 1 };
+		struct sockaddr_nl groups = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+		if (watch.fd < 0 || bind(watch.fd, (struct sockaddr *)&groups, sizeof(groups)))
+			CHILD_FAIL("rtnetlink socket: %s", strerror(errno));
 		char err[512];
 		struct sandbox_user nobody = { .uid = NOBODY, .gid = NOBODY, .spec = "65534:65534" };
 		if (become_nobody_first && sandbox_switch_user(&(struct sandbox_user){ .uid = 1, .gid = 1, .spec = "1:1" },
@@ -254,7 +270,7 @@ static void run_child(const char *label, bool become_nobody_first, bool switch_u
 		char c = 'r';
 		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
 			CHILD_FAIL("the parent went away");
-		child_after_drop(&ring, what);
+		child_after_drop(&ring, &watch, what);
 	}
 	close(ready[1]);
 	close(go[0]);
