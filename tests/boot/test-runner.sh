@@ -3,7 +3,7 @@
 # through it (BOOT_TEST_REPLAY) and its exit status and report are compared with what each
 # case must give. Cases: a clean pass; a scenario that triple-faulted and passed on its retry
 # (must pass, and say why it retried); a retry that failed again; a failure without retry; an
-# L1 panic, then a pass; an L1 hang, then a pass; four hangs; an L1 panic after some scenarios
+# L1 panic, then a pass; an L1 hang, then a pass; four hangs; an L1 out of time, then a pass; an L1 panic after some scenarios
 # ran (the next boot skips them, their results count, a failure among them stands); an L1 that
 # can run no more guests, then a pass, and four such L1s; a timeout;
 # an L1 that stopped before the end; all scenarios passing while the script's status says
@@ -155,10 +155,25 @@ mkcase four-wedges
 for n in 1 2 3 4; do cp "$work/wedge-then-pass/1.log" "$work/four-wedges/$n.log"; done
 expect four-wedges 1 "L1s that could run no more guests in this run: 4" "verdict FAIL: .*virtio-net-vhost"
 
+# An L1 that ran out of time: what it did not run, runs in the next L1 boot.
+mkcase timeout-then-pass
+head -n 8 "$pass_log" >"$work/timeout-then-pass/1.log"
+echo 124 >"$work/timeout-then-pass/1.rc"
+cp "$pass_log" "$work/timeout-then-pass/2.log"
+expect timeout-then-pass 0 "RETRY L1: it timed out after [0-9]+ s, attempt 1" "L1 boots that ran out of time in this run: 1" \
+	"verdict PASS"
+
+# Every L1 boot ran out of time: the suite fails.
 mkcase timeout
-head -n 8 "$pass_log" >"$work/timeout/1.log"
-echo 124 >"$work/timeout/1.rc"
-expect timeout 1 "L1 timed out" "verdict FAIL"
+for n in 1 2 3 4; do head -n 8 "$pass_log" >"$work/timeout/$n.log"; echo 124 >"$work/timeout/$n.rc"; done
+expect timeout 1 "L1 timed out" "L1 boots that ran out of time in this run: 4" "verdict FAIL"
+
+# No time left for another L1 boot after the first ran out of it.
+mkcase no-budget
+head -n 8 "$pass_log" >"$work/no-budget/1.log"
+echo 124 >"$work/no-budget/1.rc"
+cp "$pass_log" "$work/no-budget/2.log"
+BOOT_TEST_BUDGET=100 expect no-budget 1 "no L1 boot is left" "verdict FAIL"
 
 mkcase cut-short
 head -n 8 "$pass_log" >"$work/cut-short/1.log"
