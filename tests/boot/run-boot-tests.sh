@@ -71,8 +71,9 @@ for attempt in 1 2 3 4; do
 	fi
 	l1_limit=${BOOT_TEST_TIMEOUT:-2400}
 	[ $left -lt "$l1_limit" ] && l1_limit=$left
+	# Scenarios print BOOTTEST lines as they go: 900 s without one is a stuck L1 (treated as hung).
 	run_l1_batch "$work/l1.cpio.gz" "l1.run=$what ${skip:+l1.skip=$skip} ${BOOT_TEST_L1_ARGS:-}" "$log" \
-		"$l1_limit" "${BOOT_TEST_STALL:-180}"
+		"$l1_limit" "${BOOT_TEST_STALL:-180}" "^(BOOTTEST|BENCH):" "${BOOT_TEST_PROGRESS:-900}"
 	rc=$?
 	# Every attempt's serial log stays in the build folder: an L1 hang or panic is evidence for
 	# the nested crash study (tests/nested/CRASH-STUDY.md).
@@ -92,7 +93,11 @@ for attempt in 1 2 3 4; do
 	elif [ $rc -eq 125 ]; then
 		hangs=$((hangs + 1))
 		crashed=1
-		echo "boot tests: RETRY L1: hung (serial log silent for ${BOOT_TEST_STALL:-180}s), attempt $attempt; log tail:"
+		if grep -q "^L1-NO-PROGRESS" "$log"; then
+			echo "boot tests: RETRY L1: its scenarios stopped ($(sed -n 's/^L1-NO-PROGRESS: //p' "$log" | head -n 1)), attempt $attempt; log tail:"
+		else
+			echo "boot tests: RETRY L1: hung (serial log silent for ${BOOT_TEST_STALL:-180}s), attempt $attempt; log tail:"
+		fi
 		tail -n 20 "$log" | tr -d '\r' | sed 's/^/    /'
 		sed 's/^/    /' "$log.cpus" 2>/dev/null
 		[ -z "$replay" ] && cp "$log.cpus" "$build/boot-$what-l1-cpus-attempt$attempt.txt" 2>/dev/null

@@ -89,6 +89,13 @@ echo 125 >"$work/hang-then-pass/1.rc"
 cp "$pass_log" "$work/hang-then-pass/2.log"
 expect hang-then-pass 0 "RETRY L1: hung .*attempt 1" "L1 hangs in this run: 1" "verdict PASS"
 
+# The L1's heartbeat goes on but no scenario line comes (run_l1_batch's L1-NO-PROGRESS).
+mkcase stuck-then-pass
+{ head -n 5 "$pass_log"; echo "L1: alive 900.1"; echo "L1-NO-PROGRESS: no line matching '^(BOOTTEST|BENCH):' for 900 s (the L1's heartbeat went on)"; } >"$work/stuck-then-pass/1.log"
+echo 125 >"$work/stuck-then-pass/1.rc"
+cp "$pass_log" "$work/stuck-then-pass/2.log"
+expect stuck-then-pass 0 "RETRY L1: its scenarios stopped \(no line matching .* for 900 s" "L1 hangs in this run: 1" "verdict PASS"
+
 mkcase four-hangs
 for n in 1 2 3 4; do head -n 5 "$pass_log" >"$work/four-hangs/$n.log"; echo 125 >"$work/four-hangs/$n.rc"; done
 expect four-hangs 1 "L1 hangs in this run: 4" "verdict FAIL"

@@ -54,12 +54,15 @@ build_l1_initramfs() {
 # l1_qemu_cmd INITRD APPEND: the emulator command line (printed one word per line).
 l1_kernel() { echo "/boot/vmlinuz-$(newest_kernel)"; }
 
-# run_l1_batch INITRD APPEND LOG TIMEOUT_S STALL_S: boots L1 non-interactively with its serial
-# console in LOG. Kills it when LOG has not grown for STALL_S seconds (the L1 hang seen in
-# NESTED-KVM.md) or after TIMEOUT_S in all. Returns 0 when L1 ran to its end, 124 on timeout,
-# 125 on a hang.
+# run_l1_batch INITRD APPEND LOG TIMEOUT_S STALL_S [PROGRESS_RE PROGRESS_S]: boots L1
+# non-interactively with its serial console in LOG. Kills it when LOG has not grown for STALL_S
+# seconds (the L1 hang seen in NESTED-KVM.md), when no new line matching PROGRESS_RE (grep -E)
+# came for PROGRESS_S seconds although the L1 still prints its heartbeat (an L1 whose workload
+# is stuck: CI run 21's perf run waited for ever behind a hung khugepaged), or after TIMEOUT_S
+# in all. Returns 0 when L1 ran to its end, 124 on timeout, 125 on a hang (a stuck workload
+# included: its line "L1-NO-PROGRESS: ..." is appended to LOG).
 run_l1_batch() {
-	initrd=$1 append=$2 log=$3 timeout_s=$4 stall_s=$5
+	initrd=$1 append=$2 log=$3 timeout_s=$4 stall_s=$5 progress_re=${6:-} progress_s=${7:-0}
 	: >"$log"
 	rm -f "$log.mon" "$log.kallsyms"
 	# Second serial port: the L1's kernel symbols (l1-init), to name a hang's RIPs (l1-cpus.py).
@@ -71,6 +74,8 @@ run_l1_batch() {
 	start=$(date +%s)
 	last_size=-1
 	last_change=$start
+	last_lines=0
+	last_progress=$start
 	result=0
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 2
@@ -87,6 +92,17 @@ run_l1_batch() {
 		if [ $((now - last_change)) -ge "$stall_s" ]; then
 			result=125
 			break
+		fi
+		if [ -n "$progress_re" ]; then
+			lines=$(tr -d '\r' <"$log" | grep -c -E "$progress_re")
+			if [ "$lines" != "$last_lines" ]; then
+				last_lines=$lines
+				last_progress=$now
+			elif [ $((now - last_progress)) -ge "$progress_s" ]; then
+				echo "L1-NO-PROGRESS: no line matching '$progress_re' for $progress_s s (the L1's heartbeat went on)" >>"$log"
+				result=125
+				break
+			fi
 		fi
 	done
 	if [ $result -ne 0 ]; then

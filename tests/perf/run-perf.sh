@@ -49,8 +49,10 @@ else
 		: >"$log"
 		tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
 		tailpid=$!
+		# A cell prints a "perf:" line when it starts and when it retries a boot: 720 s without
+		# one is a stuck L1, killed and run again like a hung one.
 		run_l1_batch "$work/l1.cpio.gz" "l1.run=perf l1.reps=$reps l1.secs=$secs l1.rrn=$rrn l1.modes=$modes" \
-			"$log" "${PERF_TIMEOUT:-$l1_limit}" "${PERF_STALL:-240}"
+			"$log" "${PERF_TIMEOUT:-$l1_limit}" "${PERF_STALL:-240}" "^(perf|PERF):" "${PERF_PROGRESS:-720}"
 		rc=$?
 		sleep 1
 		kill "$tailpid" 2>/dev/null
