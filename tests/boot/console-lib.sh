@@ -45,13 +45,41 @@ wait_exit() {
 	return 0
 }
 
+# stop_vmm: SIGKILL, then at most 30 s for the process to go. A VMM stuck in the kernel (state D,
+# seen in the nested L1 beside a hung khugepaged) survives it: then it is left behind and said,
+# rather than waited for for ever.
 stop_vmm() {
 	if [ -n "$vmm_pid" ]; then
 		kill -9 "$vmm_pid" 2>/dev/null
-		wait "$vmm_pid" 2>/dev/null
+		sv_i=0
+		while [ -d "/proc/$vmm_pid" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$vmm_pid/status" 2>/dev/null &&
+			[ $sv_i -lt 300 ]; do
+			sleep 0.1
+			sv_i=$((sv_i + 1))
+		done
+		if [ -d "/proc/$vmm_pid" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$vmm_pid/status" 2>/dev/null; then
+			echo "console-lib: the VMM (pid $vmm_pid) survived SIGKILL for 30 s, left behind:" >&2
+			task_report "/proc/$vmm_pid" >&2
+		else
+			wait "$vmm_pid" 2>/dev/null
+		fi
 		vmm_pid=""
 	fi
 	{ exec 3>&-; } 2>/dev/null
+}
+
+# task_report DIR: one line for a task (/proc/PID or /proc/PID/task/TID): id, name, state, where
+# it sleeps in the kernel, then its kernel stack.
+task_report() {
+	echo "    task $(basename "$1") $(cat "$1/comm" 2>/dev/null) state=$(sed -n 's/^State:[[:space:]]*//p' "$1/status" 2>/dev/null) wchan=$(cat "$1/wchan" 2>/dev/null)"
+	head -n 12 "$1/stack" 2>/dev/null | sed 's/^/        /'
+}
+
+# l1_d_tasks: every task in uninterruptible sleep (state D), with its kernel stack.
+l1_d_tasks() {
+	for d in /proc/[0-9]*/task/[0-9]*; do
+		grep -q "^State:[[:space:]]*D" "$d/status" 2>/dev/null && task_report "$d"
+	done
 }
 
 # Exits to vmm so far, all reasons together, from the line SIGUSR2 makes vmm print.

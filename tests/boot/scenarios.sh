@@ -195,20 +195,12 @@ wait_tap_gone() {
 	return 0
 }
 
-# task_report DIR: one line for a task (/proc/PID or /proc/PID/task/TID): id, name, state, where
-# it sleeps in the kernel, then its kernel stack.
-task_report() {
-	echo "    task $(basename "$1") $(cat "$1/comm" 2>/dev/null) state=$(sed -n 's/^State:[[:space:]]*//p' "$1/status" 2>/dev/null) wchan=$(cat "$1/wchan" 2>/dev/null)"
-	head -n 12 "$1/stack" 2>/dev/null | sed 's/^/        /'
-}
 
 # l1_evidence: where the L1 is stuck when it can run no more guests: every task in
 # uninterruptible sleep (D) with its kernel stack, and every CPU's backtrace (sysrq l) from dmesg.
 l1_evidence() {
 	echo "--- L1: tasks in uninterruptible sleep"
-	for d in /proc/[0-9]*/task/[0-9]*; do
-		grep -q "^State:[[:space:]]*D" "$d/status" 2>/dev/null && task_report "$d"
-	done
+	l1_d_tasks
 	echo l >/proc/sysrq-trigger 2>/dev/null
 	sleep 1
 	echo "--- L1: dmesg tail (sysrq l: a backtrace of each CPU)"

@@ -43,7 +43,7 @@ cell_failed() {
 		kind=crash
 	fi
 	sample=""
-	[ "$kind" = stall ] && [ -n "${NESTED:-}" ] && sample=$(l1_kvm_sample 3)
+	[ "$kind" = stall ] && [ -n "${NESTED:-}" ] && sample=$(l1_kvm_sample 3; echo "L1 tasks in uninterruptible sleep:"; l1_d_tasks)
 	echo "PERF: vmm=$who mode=$mode status=failed reason=$1 ($state)"
 	{ tail -n 12 "$out"; echo; tail -n 5 "$err"; echo "$sample"; } 2>/dev/null | tr -d '\r' | awk 'NF { print "PERFLOG: " $0 }'
 	[ "$kind" != error ] && echo "PERF-FLAKE: $kind"
@@ -192,7 +192,7 @@ run_cell() {
 		t0=$(now_ms)
 		if [ "$who" = vmm ]; then start_vmm_guest "$mode" "$cmd"; else start_qemu "$mode" "$cmd"; fi
 		wait_out "VMM-GUEST: init-ready" "$(t 60)" && break
-		[ $attempt = 2 ] && { cell_failed "the guest did not reach init (twice)"; return; }
+		[ $attempt = 2 ] && { cell_failed "the guest did not reach init (twice)" stall; return; }
 		echo "perf: $who $mode: no init after $(t 60)s, retrying" >&2
 		stop_vmm
 		report boot_retries 1
