@@ -1,7 +1,8 @@
 #!/bin/bash
 # The hardening suite (issue 11), no KVM needed:
 #   1. every libFuzzer target (clang, ASan + UBSan) for SECONDS each, from the committed seeds,
-#      with the committed regression inputs (tests/fuzz/run-fuzz.sh, built in BUILD/fuzz);
+#      with the committed regression inputs (tests/fuzz/run-fuzz.sh, built in BUILD/fuzz); then
+#      under MSan for SECONDS/2 each (BUILD/fuzz-msan);
 #   2. vmm and the unit tests built with -Dsanitize=true (gcc, ASan + UBSan, in BUILD/sanitize):
 #      the unit suite and the command-line tests (tests/cli.sh, the default guest of BUILD) pass
 #      under them.
@@ -20,7 +21,12 @@ part() {
 fuzz_out=$(FUZZ_BUILD_DIR=$build/fuzz "$src/tests/fuzz/run-fuzz.sh" "$secs" 2>&1)
 rc=$?
 echo "$fuzz_out" | sed 's/^/    /'
-part $rc "fuzz targets, ${secs} s each (logs in $build/fuzz)"
+part $rc "fuzz targets under ASan + UBSan, ${secs} s each (logs in $build/fuzz)"
+# The same targets under MSan (reads of uninitialised memory), half the time each.
+fuzz_out=$(FUZZ_SANITIZER=memory FUZZ_BUILD_DIR=$build/fuzz-msan "$src/tests/fuzz/run-fuzz.sh" $((secs / 2)) 2>&1)
+rc=$?
+echo "$fuzz_out" | sed 's/^/    /'
+part $rc "fuzz targets under MSan, $((secs / 2)) s each (logs in $build/fuzz-msan)"
 
 # 2. Sanitizer build: vmm and the unit tests only (the guest's static programs are not
 #    instrumented, and BUILD's guest serves the command-line tests).

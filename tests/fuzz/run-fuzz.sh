@@ -31,10 +31,12 @@ if ! command -v clang >/dev/null; then
 	echo "run-fuzz: clang is missing (Debian: apt-get install -y clang)" >&2
 	exit 2
 fi
+# FUZZ_SANITIZER=memory: the targets under MSan instead of ASan + UBSan (its own build directory).
+san=${FUZZ_SANITIZER:-address}
 if [ -f "$bd/build.ninja" ]; then
-	meson configure "$bd" -Dfuzz=true -Dstatic=false >/dev/null || exit 2
+	meson configure "$bd" -Dfuzz=true -Dstatic=false -Dfuzz_sanitizer="$san" >/dev/null || exit 2
 else
-	CC=clang meson setup "$bd" -Dfuzz=true -Dstatic=false >/dev/null || {
+	CC=clang meson setup "$bd" -Dfuzz=true -Dstatic=false -Dfuzz_sanitizer="$san" >/dev/null || {
 		echo "run-fuzz: meson setup failed (see $bd/meson-logs/meson-log.txt)" >&2
 		exit 2
 	}
