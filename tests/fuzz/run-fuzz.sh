@@ -34,7 +34,11 @@ fi
 # FUZZ_SANITIZER=memory: the targets under MSan instead of ASan + UBSan (its own build directory).
 san=${FUZZ_SANITIZER:-address}
 if [ -f "$bd/build.ninja" ]; then
-	meson configure "$bd" -Dfuzz=true -Dstatic=false -Dfuzz_sanitizer="$san" >/dev/null || exit 2
+	# --reconfigure, not configure: it also learns options added since the folder was set up.
+	meson setup --reconfigure "$bd" -Dfuzz=true -Dstatic=false -Dfuzz_sanitizer="$san" >/dev/null || {
+		echo "run-fuzz: meson setup --reconfigure $bd failed" >&2
+		exit 2
+	}
 else
 	CC=clang meson setup "$bd" -Dfuzz=true -Dstatic=false -Dfuzz_sanitizer="$san" >/dev/null || {
 		echo "run-fuzz: meson setup failed (see $bd/meson-logs/meson-log.txt)" >&2
