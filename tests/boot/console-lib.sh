@@ -111,7 +111,8 @@ guest_liveness() {
 # triggers on kvm_exit in tracefs: exits per vCPU and exit code ("vcpu0:124=N", SVM codes as in
 # tests/boot/bench.sh), and the guest RIPs at those exits ("rip=0x...:N"; timer interrupts
 # exit a guest that spins, so its loop shows). tests/nested/l2-rips.py names the RIPs with the
-# kernel's symbols (VMM-GUEST: text-base= gives the guest's KASLR base). Two lines on stdout.
+# kernel's symbols (VMM-GUEST: text-base= gives the guest's KASLR base), the nested page faults
+# by guest-physical address and error code, and khugepaged's state. Up to four lines on stdout.
 l1_kvm_sample() {
 	ktr=/sys/kernel/tracing
 	[ -d $ktr/events/kvm ] || mount -t tracefs nodev $ktr 2>/dev/null
@@ -121,15 +122,29 @@ l1_kvm_sample() {
 	fi
 	echo 'hist:keys=vcpu_id,exit_reason:size=256' >>$ktr/events/kvm/kvm_exit/trigger
 	echo 'hist:keys=guest_rip.hex:size=2048' >>$ktr/events/kvm/kvm_exit/trigger
+	# The nested page faults KVM handles (an NPF loop at one RIP was seen: which guest-physical
+	# address, which error code).
+	pf=$ktr/events/kvm/kvm_page_fault/trigger
+	[ -w $pf ] && echo 'hist:keys=fault_address.hex,error_code.hex:size=2048' >>$pf
 	sleep "$1"
 	cp $ktr/events/kvm/kvm_exit/hist "$WORK/kvm-exit-hist.txt"
+	[ -w $pf ] && cp $ktr/events/kvm/kvm_page_fault/hist "$WORK/kvm-pf-hist.txt"
 	echo '!hist:keys=vcpu_id,exit_reason:size=256' >>$ktr/events/kvm/kvm_exit/trigger
 	echo '!hist:keys=guest_rip.hex:size=2048' >>$ktr/events/kvm/kvm_exit/trigger
+	[ -w $pf ] && echo '!hist:keys=fault_address.hex,error_code.hex:size=2048' >>$pf
 	# "{ vcpu_id: 0, exit_reason: 124 } hitcount: 5" and "{ guest_rip: ffffffff8100abcd } hitcount: 7"
 	echo "L1 KVM exits in $1 s: $(awk '/^\{ vcpu_id:/ { gsub(/[{},]/, ""); print $NF, "vcpu" $2 ":" $4 }' "$WORK/kvm-exit-hist.txt" |
 		sort -rn | head -n 12 | awk '{ printf "%s%s=%s", sep, $2, $1; sep = " " }')"
 	echo "guest RIPs at those exits: $(awk '/^\{ guest_rip:/ { gsub(/[{}]/, ""); sub(/^0x/, "", $2); print $NF, $2 }' "$WORK/kvm-exit-hist.txt" |
-		sort -rn | head -n 12 | awk '{ printf "%srip=0x%s:%s", sep, $2, $1; sep = " " }')"
+		sort -rn | head -n 12 | awk '{ printf "%srip=0x%s:%s", sep, $2, $1; sep = " " }')$(
+		grep -h "^VMM-GUEST: text-base=" "$out" 2>/dev/null | tail -n 1 | tr -d '\r' | sed 's/^VMM-GUEST: / (last /; s/$/)/')"
+	# "{ fault_address: 0x..., error_code: 0x... } hitcount: N"
+	[ -f "$WORK/kvm-pf-hist.txt" ] && echo "L1 KVM page faults in $1 s: $(awk '/^\{ fault_address:/ { gsub(/[{},]/, ""); print $NF, "gpa=" $2 "/err=" $4 }' "$WORK/kvm-pf-hist.txt" |
+		sort -rn | head -n 8 | awk '{ printf "%s%s:%s", sep, $2, $1; sep = " " }')"
+	# khugepaged: CI run 21's L1 reported it blocked while an L2 did not boot.
+	kh=$(pgrep -x khugepaged 2>/dev/null | head -n 1)
+	[ -n "$kh" ] && echo "khugepaged: $(sed -n 's/^State:[[:space:]]*//p' /proc/$kh/status) wchan=$(cat /proc/$kh/wchan 2>/dev/null) stack: $(head -n 6 /proc/$kh/stack 2>/dev/null | awk '{ printf "%s%s", sep, $2; sep = " < " }') THP=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+	rm -f "$WORK/kvm-pf-hist.txt"
 }
 
 # Exits per reason between the last two SIGUSR2 snapshots, as "reason=N ...".

@@ -41,7 +41,11 @@ fail() {
 			echo "--- $name: after the wait for '$wait_timed_out': $(guest_liveness)"
 		fi
 		# A stalled L2 in the nested L1: what its vCPUs make L1's KVM do, and where they are.
-		[ -n "${NESTED:-}" ] && [ -n "$wait_timed_out" ] && l1_kvm_sample 3 | sed "s/^/--- $name: /"
+		if [ -n "${NESTED:-}" ] && [ -n "$wait_timed_out" ]; then
+			l1_kvm_sample 3 | sed "s/^/--- $name: /"
+			echo "--- $name: L1 tasks in uninterruptible sleep"
+			l1_d_tasks
+		fi
 	fi
 	echo "--- $name: last console lines"
 	tail -n 25 "$out" 2>/dev/null | tr -d '\r' | sed 's/^/    /'

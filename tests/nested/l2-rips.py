@@ -36,6 +36,9 @@ def main():
             continue
         if "guest RIPs at those exits:" not in line:
             continue
+        inline = re.search(r"\(last text-base=([0-9a-f]+)\)", line)
+        if inline:
+            guest_text = int(inline.group(1), 16)
         where = line.split("guest RIPs at those exits:")[0].strip()
         if l1_text is None or guest_text is None:
             print("%s guest RIPs not named: %s" % (where, "no L1 symbols" if l1_text is None else
