@@ -142,7 +142,8 @@ l1_kvm_sample() {
 	[ -f "$WORK/kvm-pf-hist.txt" ] && echo "L1 KVM page faults in $1 s: $(awk '/^\{ fault_address:/ { gsub(/[{},]/, ""); print $NF, "gpa=" $2 "/err=" $4 }' "$WORK/kvm-pf-hist.txt" |
 		sort -rn | head -n 8 | awk '{ printf "%s%s:%s", sep, $2, $1; sep = " " }')"
 	# khugepaged: CI run 21's L1 reported it blocked while an L2 did not boot.
-	kh=$(pgrep -x khugepaged 2>/dev/null | head -n 1)
+	kh=""
+	for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = khugepaged ] && kh=${d#/proc/} && break; done
 	[ -n "$kh" ] && echo "khugepaged: $(sed -n 's/^State:[[:space:]]*//p' /proc/$kh/status) wchan=$(cat /proc/$kh/wchan 2>/dev/null) stack: $(head -n 6 /proc/$kh/stack 2>/dev/null | awk '{ printf "%s%s", sep, $2; sep = " < " }') THP=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
 	rm -f "$WORK/kvm-pf-hist.txt"
 }
