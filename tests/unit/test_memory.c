@@ -9,6 +9,8 @@ int main(void)
 {
 	struct guest_memory m;
 	CHECK_EQ(guest_memory_init(&m, 512 * MiB), 0);
+	/* 2 MiB-aligned, like guest-physical addresses, so that KVM can map it with huge pages. */
+	CHECK_EQ((uintptr_t)m.host % (2 * MiB), 0);
 	CHECK_EQ(m.nregions, 1);
 	CHECK_EQ(guest_low_ram_end(&m), 512 * MiB);
 	CHECK(guest_ptr(&m, 0, 512 * MiB) != NULL);
@@ -26,6 +28,8 @@ int main(void)
 
 	/* 4 GiB: 3 GiB below the PCI hole, 1 GiB from 4 GiB; the hole itself is not RAM. */
 	CHECK_EQ(guest_memory_init(&m, 4 * GiB), 0);
+	CHECK_EQ((uintptr_t)m.host % (2 * MiB), 0);
+	CHECK_EQ((uintptr_t)m.regions[1].host % (2 * MiB), 0);
 	CHECK_EQ(m.nregions, 2);
 	CHECK_EQ(guest_low_ram_end(&m), PCI_HOLE_START);
 	CHECK_EQ(m.regions[1].gpa, HIGH_RAM_START);
