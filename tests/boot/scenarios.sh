@@ -541,6 +541,25 @@ scenario_iommu_lazy_exact() { export VMM_IOTLB_EXACT=1; scenario_iommu lazy -exa
 scenario_iommu_lazy_noir() { scenario_iommu lazy -noir; }
 scenario_iommu_strict_ats() { IOMMU_OPT=--iommu=ats; scenario_iommu strict -ats; }
 
+# net_guest_streaming SECS WHAT: for the fault scenarios ($name, $TAP set): a guest with --net
+# and --on-reboot=restart at its shell, the network up, and an iperf3 stream of SECS seconds to
+# it in the background ($client_pid), still running 3 s later (before WHAT happens to it). Not
+# through bounded(): a client that its bound kills is expected here (its peer vanishes), not a
+# stall to retry. busybox's timeout execs iperf3 in its own process, GNU timeout forwards
+# signals: killing $client_pid ends the client.
+net_guest_streaming() {
+	[ -c /dev/vhost-net ] || { fail "no /dev/vhost-net on this host (load vhost_net)"; return 1; }
+	wait_tap_gone || { fail "$l1_wedged"; return 1; }
+	start_vmm $name --cpus 2 --memory 512M --net tap=$TAP --on-reboot=restart \
+		--cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24"
+	check_boot || return 1
+	net_up || return 1
+	timeout -s KILL "$(t 60)" iperf3 -c 169.254.10.2 -t "$1" -f m >"$WORK/iperf-$name.txt" 2>&1 &
+	client_pid=$!
+	sleep 3
+	kill -0 "$client_pid" 2>/dev/null || { fail "iperf3 ended before $2: $(tail -n 2 "$WORK/iperf-$name.txt")"; return 1; }
+}
+
 # main_thread_ticks: CPU time (user + system, clock ticks) of vmm's main thread, which runs the
 # event loop: a loop that spun on the rtnetlink socket would burn it.
 main_thread_ticks() { awk '{ print $14 + $15 }' "/proc/$vmm_pid/task/$vmm_pid/stat"; }
@@ -556,19 +575,7 @@ scenario_net_tap_deleted() {
 	name=net-tap-deleted
 	TAP=vmmtap0
 	[ "$(id -u)" = 0 ] || { fail "needs root: vmm creates $TAP and the test deletes it"; return; }
-	[ -c /dev/vhost-net ] || { fail "no /dev/vhost-net on this host (load vhost_net)"; return; }
-	wait_tap_gone || { fail "$l1_wedged"; return; }
-	start_vmm $name --cpus 2 --memory 512M --net tap=$TAP --on-reboot=restart \
-		--cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24"
-	check_boot || return
-	net_up || return
-	# ~20 s to the guest in the background. Not through bounded(): a client that its bound kills
-	# is expected here (its peer vanishes), not a stall to retry. busybox's timeout execs iperf3
-	# in its own process, GNU timeout forwards signals: killing $client_pid ends the client.
-	timeout -s KILL "$(t 60)" iperf3 -c 169.254.10.2 -t 20 -f m >"$WORK/iperf-tap-deleted.txt" 2>&1 &
-	client_pid=$!
-	sleep 3
-	kill -0 "$client_pid" 2>/dev/null || { fail "iperf3 ended before the tap was deleted: $(tail -n 2 "$WORK/iperf-tap-deleted.txt")"; return; }
+	net_guest_streaming 20 "the tap was deleted" || return
 	line="net: tap $TAP was deleted on the host: the guest's link is down"
 	ip link del $TAP || { kill "$client_pid" 2>/dev/null; fail "ip link del $TAP failed"; return; }
 	t0=$(date +%s)
@@ -621,16 +628,7 @@ scenario_net_tap_deleted() {
 scenario_net_reset() {
 	name=net-reset-mid-traffic
 	TAP=vmmtap0
-	[ -c /dev/vhost-net ] || { fail "no /dev/vhost-net on this host (load vhost_net)"; return; }
-	wait_tap_gone || { fail "$l1_wedged"; return; }
-	start_vmm $name --cpus 2 --memory 512M --net tap=$TAP --on-reboot=restart \
-		--cmdline "console=ttyS0 vmm.mode=shell vmm.ip=169.254.10.2/24"
-	check_boot || return
-	net_up || return
-	timeout -s KILL "$(t 60)" iperf3 -c 169.254.10.2 -t 30 -f m >"$WORK/iperf-reset.txt" 2>&1 &
-	client_pid=$!
-	sleep 3
-	kill -0 "$client_pid" 2>/dev/null || { fail "iperf3 ended before the reset: $(tail -n 2 "$WORK/iperf-reset.txt")"; return; }
+	net_guest_streaming 30 "the reset" || return
 	b0=$(cat /sys/class/net/$TAP/statistics/tx_bytes)
 	send "reboot -f"
 	wait_boots 2 "$(t 120)" || { kill -KILL "$client_pid" 2>/dev/null; fail "the guest did not boot again after its reset mid-transfer"; return; }

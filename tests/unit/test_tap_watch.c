@@ -32,6 +32,7 @@
 #include "../../virtio/net.h"
 #include "../../virtio/tap_watch.h"
 #include "check.h"
+#include "virtio_driver.h"
 
 #define OURS   7
 #define OTHER  8
@@ -314,20 +315,9 @@ static void nic_up(struct virtio_net_backend *b, bool create)
 		cfg_wr(net.vp.msix.cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
 		command(true);
 	}
-	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	bar0_wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	bar0_wr(VIRTIO_PCI_COMMON_GF, 4, 1); /* VERSION_1 */
-	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
+	virtio_driver_negotiate(&net.vp);
 	bar0_wr(VIRTIO_PCI_COMMON_MSIX, 2, 0);
-	for (unsigned q = 0; q < 2; q++) {
-		uint64_t base = RING + q * 0x10000ULL;
-		bar0_wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-		bar0_wr(VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)base);
-		bar0_wr(VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)(base + 0x4000));
-		bar0_wr(VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)(base + 0x8000));
-		bar0_wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
-		bar0_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	}
+	virtio_driver_queues(&net.vp, 2, RING);
 	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F);
 	CHECK(net.vp.active);
 	CHECK_EQ(bar0_rd(VIRTIO_PCI_COMMON_STATUS, 1), 0x0F); /* no NEEDS_RESET */

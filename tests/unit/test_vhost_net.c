@@ -15,6 +15,7 @@
 
 #include "vtd_harness.h"
 #include "vhost_harness.h"
+#include "virtio_driver.h"
 
 #define BIT(n)   (1ULL << (n))
 #define TAP_FD   77
@@ -421,19 +422,8 @@ static void check_bus_master(void)
 	cfg_wr(bvp.msix.cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
 	command(mem_only);
 	/* The driver brings the device up with bus mastering off. */
-	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	bar0_wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	bar0_wr(VIRTIO_PCI_COMMON_GF, 4, 1); /* VERSION_1 */
-	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0B);
-	for (unsigned q = 0; q < 2; q++) {
-		uint64_t base = RING + q * 0x10000ULL;
-		bar0_wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-		bar0_wr(VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)base);
-		bar0_wr(VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)(base + 0x4000));
-		bar0_wr(VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)(base + 0x8000));
-		bar0_wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
-		bar0_wr(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	}
+	virtio_driver_negotiate(&bvp);
+	virtio_driver_queues(&bvp, 2, RING);
 	ncalls = 0;
 	bar0_wr(VIRTIO_PCI_COMMON_STATUS, 1, 0x0F);
 	CHECK_EQ(ncalls, 0); /* no vhost ioctl at all */
