@@ -69,6 +69,11 @@ expect 2 "not a multiple of 2 MiB" run --kernel "$k" --memory 513M
 expect 2 "bad CPU count '0'" run --kernel "$k" --cpus 0
 expect 2 "bad CPU count '65'" run --kernel "$k" --cpus 65
 expect 2 "bad CPU count 'two'" run --kernel "$k" --cpus two
+# Digits first: strtoull()/strtol() alone took a leading blank or sign (found by fuzz_cmdline's model).
+expect 2 "bad CPU count ' 2'" run --kernel "$k" --cpus " 2"
+expect 2 "bad CPU count '[+]2'" run --kernel "$k" --cpus +2
+expect 2 "bad memory size ' 512M'" run --kernel "$k" --memory " 512M"
+expect 2 "bad memory size '[+]1G'" run --kernel "$k" --memory +1G
 expect 2 "bad --on-reboot value 'maybe'" run --kernel "$k" --on-reboot=maybe
 expect 2 "unknown or incomplete option '--frobnicate'" run --kernel "$k" --frobnicate
 expect 2 "unknown or incomplete option '-xyz'" run --kernel "$k" -xyz

@@ -135,6 +135,11 @@ int boot_load_linux(const struct guest_memory *mem, const uint8_t *kernel, size_
 	if (guest_write(mem, BOOT_CMDLINE_ADDR, cmdline, cmdlen + 1))
 		return boot_error(err, errlen, -EFAULT, "no room for the command line");
 
+	/* Fields the boot loader writes (boot.rst): the file's own values are not ours to pass on.
+	 * No initrd is ramdisk_image = ramdisk_size = 0; setup_data is the loader's list (none). */
+	h->ramdisk_image = 0;
+	h->ramdisk_size = 0;
+	h->setup_data = 0;
 	if (initrd && initrd_len) {
 		if (guest_write(mem, plan.initrd_addr, initrd, initrd_len))
 			return boot_error(err, errlen, -EFAULT, "no room for the initrd");

@@ -1,6 +1,5 @@
 /* vmm: command line, the main event loop, and the process's exit status. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +11,7 @@
 
 #include "console.h"
 #include "boot.h"
+#include "cmdline.h"
 #include "exitbench.h"
 #include "layout.h"
 #include "sandbox.h"
@@ -36,49 +36,6 @@ enum {
 	EXIT_SIGNAL_BASE = 128,
 };
 
-static const char usage_text[] =
-	"usage: vmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE] [--cpus N]\n"
-	"               [--net tap=NAME[,mac=MAC]] [--iommu[=ats]] [--on-reboot=exit|restart] [--exit-stats]\n"
-	"               [--user NAME|UID:GID] [--no-sandbox]\n"
-	"       vmm kvm-check          check that /dev/kvm can run guests\n"
-	"       vmm bench-exit [N]     port-I/O exit round trip: bare KVM loop vs our dispatcher\n"
-	"       vmm --help | --version\n"
-	"\n"
-	"  --kernel PATH     Linux bzImage (x86 boot protocol 2.12 or later, 64-bit), or an ELF\n"
-	"                    vmlinux with a PVH entry point (CONFIG_PVH)\n"
-	"  --initrd PATH     initramfs\n"
-	"  --cmdline STR     kernel command line (default: console=ttyS0)\n"
-	"  --memory SIZE     guest RAM, e.g. 512M, 4G; plain numbers are MiB (default 512M)\n"
-	"  --cpus N          vCPUs, 1..64 (default 1)\n"
-	"  --net tap=NAME[,mac=MAC]  virtio-net over vhost-net on tap NAME (created if missing)\n"
-	"  --iommu[=ats]     an Intel VT-d unit (DMA remapping) in front of the PCI devices;\n"
-	"                    ats: it also offers device-TLBs (PCIe ATS) to virtio-net\n"
-	"  --on-reboot=WHAT  on a guest reset: exit (status 4, default) or restart the guest\n"
-	"  --exit-stats      print KVM exits per reason when the guest stops (and on SIGUSR2), with\n"
-	"                    the time vmm spent on them, the busiest ports and MMIO pages, and the\n"
-	"                    set-up time to the first KVM_RUN\n"
-	"  --user NAME|UID:GID  once set up, run as this user (NAME from /etc/passwd)\n"
-	"  --no-sandbox      for debugging: keep vmm's capabilities and install no seccomp filter\n"
-	"                    (by default, once set up, vmm drops every capability, sets no_new_privs\n"
-	"                    and allows only the system calls it needs)\n"
-	"\n"
-	"Console: the guest's serial port is on stdin/stdout. Ctrl-A x quits, Ctrl-A p presses the\n"
-	"power button, Ctrl-A a sends Ctrl-A. SIGTERM presses the ACPI power button.\n"
-	"Exit status: 0 guest powered off (or Ctrl-A x), 1 vmm failed, 2 bad command line or file,\n"
-	"3 KVM not usable, 4 guest reset, 5 a system call the sandbox forbids (a bug in vmm: see the\n"
-	"message), 128+N stopped by signal N (SIGINT, SIGHUP).\n";
-
-struct options {
-	struct vm_config vm;
-	bool restart_on_reboot;
-	bool exit_stats;
-	bool has_user;
-	struct sandbox_user user; /* --user */
-	bool no_sandbox;
-	/* VMM_TEST_FORBIDDEN_SYSCALL=1 (a hidden test hook, for the boot test's sandbox scenario):
-	 * the event loop makes one forbidden system call once the first guest runs. */
-	bool test_forbidden_syscall;
-};
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -91,115 +48,24 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 	return EXIT_USAGE;
 }
 
-/* "512M", "4G", "1024K", or MiB when there is no suffix. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	uint64_t mult = MiB;
-	if (*end) {
-		switch (*end) {
-		case 'k': case 'K': mult = KiB; break;
-		case 'm': case 'M': mult = MiB; break;
-		case 'g': case 'G': mult = GiB; break;
-		case 't': case 'T': mult = GiB * 1024; break;
-		default: return -EINVAL;
-		}
-		if (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
-			return -EINVAL;
-	}
-	if (v > UINT64_MAX / mult)
-		return -ERANGE;
-	*out = v * mult;
-	return 0;
-}
+/* `vmm run`'s options (cmdline.c) and the test hook: VMM_TEST_FORBIDDEN_SYSCALL=1 (for the boot
+ * test's sandbox scenario) makes the event loop do one forbidden system call once the first
+ * guest runs. */
+struct options {
+	struct run_options run;
+	bool test_forbidden_syscall;
+};
 
 static int parse_run(int argc, char **argv, struct options *o)
 {
-	enum { OPT_ON_REBOOT = 256, OPT_EXIT_STATS, OPT_NET, OPT_IOMMU, OPT_USER, OPT_NO_SANDBOX };
-	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 'k' },  { "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' }, { "memory", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' },    { "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
-		{ "exit-stats", no_argument, NULL, OPT_EXIT_STATS }, { "help", no_argument, NULL, 'h' },
-		{ "net", required_argument, NULL, OPT_NET },
-		{ "iommu", optional_argument, NULL, OPT_IOMMU },
-		{ "user", required_argument, NULL, OPT_USER }, { "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
-		{ 0 },
-	};
-	memset(o, 0, sizeof(*o));
-	o->vm.cmdline = "console=ttyS0";
-	o->vm.memory = 512 * MiB;
-	o->vm.ncpus = 1;
-	o->vm.console_out_fd = STDOUT_FILENO;
-	optind = 1;
-	opterr = 0;
-	int c, at;
-	/* There are no short options and vmm stops at the first error, so each call starts on a new
-	 * element: argv[at] is what the user typed, even for "-xyz" (where optind does not move). */
-	while (at = optind, (c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o->vm.kernel_path = optarg; break;
-		case 'i': o->vm.initrd_path = optarg; break;
-		case 'c': o->vm.cmdline = optarg; break;
-		case 'm':
-			if (parse_size(optarg, &o->vm.memory))
-				return usage_error("bad memory size '%s': use a number with K, M or G", optarg);
-			if (o->vm.memory < 64 * MiB || o->vm.memory > 1024 * GiB)
-				return usage_error("memory size '%s' is out of range (64M..1T)", optarg);
-			if (o->vm.memory % (2 * MiB))
-				return usage_error("memory size '%s' is not a multiple of 2 MiB", optarg);
-			break;
-		case 'n': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || end == optarg || n < 1 || n > VMM_MAX_CPUS)
-				return usage_error("bad CPU count '%s': use 1..64", optarg);
-			o->vm.ncpus = (unsigned)n;
-			break;
-		}
-		case OPT_ON_REBOOT:
-			if (!strcmp(optarg, "restart")) o->restart_on_reboot = true;
-			else if (!strcmp(optarg, "exit")) o->restart_on_reboot = false;
-			else return usage_error("bad --on-reboot value '%s': use exit or restart", optarg);
-			break;
-		case OPT_EXIT_STATS: o->exit_stats = o->vm.exit_profile = true; break;
-		case OPT_NET: {
-			char err[256];
-			if (o->vm.has_net)
-				return usage_error("%s", "only one --net is supported");
-			if (virtio_net_parse(optarg, &o->vm.net, err, sizeof(err)))
-				return usage_error("%s", err);
-			o->vm.has_net = true;
-			break;
-		}
-		case OPT_IOMMU:
-			o->vm.iommu = true;
-			if (optarg && !strcmp(optarg, "ats"))
-				o->vm.iommu_ats = true;
-			else if (optarg)
-				return usage_error("bad --iommu value '%s': use --iommu or --iommu=ats", optarg);
-			break;
-		case OPT_USER: {
-			char err[256];
-			if (sandbox_parse_user(optarg, SANDBOX_PASSWD_PATH, &o->user, err, sizeof(err)))
-				return usage_error("%s", err);
-			o->has_user = true;
-			break;
-		}
-		case OPT_NO_SANDBOX: o->no_sandbox = true; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		default:
-			return usage_error("unknown or incomplete option '%s'", argv[at]);
-		}
+	char err[512] = "";
+	int ret = cmdline_parse_run(argc, argv, SANDBOX_PASSWD_PATH, &o->run, err, sizeof(err));
+	if (ret == CMDLINE_HELP) {
+		fputs(cmdline_usage, stdout);
+		return -1; /* done: status 0 */
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!o->vm.kernel_path)
-		return usage_error("%s", "run needs --kernel PATH");
+	if (ret)
+		return usage_error("%s", err);
 	const char *hook = getenv("VMM_TEST_FORBIDDEN_SYSCALL");
 	o->test_forbidden_syscall = hook && !strcmp(hook, "1");
 	return 0;
@@ -351,8 +217,8 @@ static int event_loop(struct vm *vm, int sfd, bool forbidden_syscall, char *err,
 /* Least privilege from here on (the first VM is set up, no vCPU thread runs yet): sandbox.c. */
 static int enter_sandbox(const struct options *o, char *err, size_t errlen)
 {
-	const struct sandbox_user *user = o->has_user ? &o->user : NULL;
-	if (o->no_sandbox) {
+	const struct sandbox_user *user = o->run.has_user ? &o->run.user : NULL;
+	if (o->run.no_sandbox) {
 		log_warn("--no-sandbox: vmm keeps its capabilities and runs without a seccomp filter");
 		return user ? sandbox_switch_user(user, err, errlen) : 0;
 	}
@@ -371,7 +237,7 @@ static int run_guest(const struct options *o, struct vm_host *host, int sfd)
 	for (;;) {
 		struct vm vm;
 		char err[512] = "";
-		struct vm_config cfg = o->vm;
+		struct vm_config cfg = o->run.vm;
 		cfg.start_ns = start_ns;
 		int ret = vm_create(&vm, host, &cfg, err, sizeof(err));
 		if (!ret && !sandboxed) {
@@ -389,7 +255,7 @@ static int run_guest(const struct options *o, struct vm_host *host, int sfd)
 		}
 		int reason = event_loop(&vm, sfd, o->test_forbidden_syscall, err, sizeof(err));
 		int signo = vm.stop_signal;
-		if (o->exit_stats)
+		if (o->run.exit_stats)
 			print_exit_stats(&vm); /* before vm_destroy frees the vCPUs and their counters */
 		vm_destroy(&vm);
 		switch (reason) {
@@ -397,7 +263,7 @@ static int run_guest(const struct options *o, struct vm_host *host, int sfd)
 			log_info("guest powered off");
 			return EXIT_GUEST_POWEROFF;
 		case VM_STOP_RESET:
-			if (o->restart_on_reboot) {
+			if (o->run.restart_on_reboot) {
 				log_info("guest reset (%s): restarting", vm.stop_detail);
 				start_ns = exit_profile_now_ns();
 				continue;
@@ -425,13 +291,13 @@ static int cmd_run(int argc, char **argv)
 	struct options o;
 	int status = parse_run(argc, argv, &o);
 	if (status)
-		return status;
+		return status < 0 ? 0 : status; /* -1: --help, printed */
 	/* The files before KVM, so that a typo gets the right message anywhere: kind (a FIFO would
 	 * block), boot header and sizes, without reading them whole. They stay open: each guest
 	 * start reads them from these fds, also after the privilege drop. */
 	struct vm_host host;
 	char err[512] = "";
-	if (vm_host_open_inputs(&host, &o.vm, err, sizeof(err))) {
+	if (vm_host_open_inputs(&host, &o.run.vm, err, sizeof(err))) {
 		vm_host_close(&host);
 		return usage_error("%s", err);
 	}
@@ -440,7 +306,7 @@ static int cmd_run(int argc, char **argv)
 		vm_host_close(&host);
 		return status;
 	}
-	if (kvm.max_vcpus > 0 && o.vm.ncpus > (unsigned)kvm.max_vcpus) {
+	if (kvm.max_vcpus > 0 && o.run.vm.ncpus > (unsigned)kvm.max_vcpus) {
 		fprintf(stderr, "vmm: this KVM allows at most %d vCPUs\n", kvm.max_vcpus);
 		vm_host_close(&host);
 		return EXIT_USAGE;
@@ -460,7 +326,7 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_VMM_FAILURE;
 	}
 	/* The rest of what the VMs take from the host is opened now, while vmm still may. */
-	int ret = vm_host_open(&host, &kvm, &o.vm, err, sizeof(err));
+	int ret = vm_host_open(&host, &kvm, &o.run.vm, err, sizeof(err));
 	if (ret) {
 		vm_host_close(&host);
 		fprintf(stderr, "vmm: %s\n", err);
@@ -493,15 +359,8 @@ static int cmd_bench_exit(int argc, char **argv)
 	uint64_t n = 100000;
 	if (argc > 2)
 		return usage_error("unexpected argument '%s' after the iteration count", argv[2]);
-	if (argc > 1) {
-		/* Digits only: strtoull() would take "-5" as 2^64-5 and "10x" as 10. */
-		const char *s = argv[1];
-		char *end;
-		errno = 0;
-		n = strtoull(s, &end, 10);
-		if (*s < '0' || *s > '9' || *end || errno || !n)
-			return usage_error("bad iteration count '%s': use a whole number, 1 or more", s);
-	}
+	if (argc > 1 && cmdline_parse_count(argv[1], &n))
+		return usage_error("bad iteration count '%s': use a whole number, 1 or more", argv[1]);
 	struct kvm kvm;
 	int status = open_kvm(&kvm);
 	if (status)
@@ -529,7 +388,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage_error("%s", "no command given: try vmm run --kernel PATH");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		fputs(usage_text, stdout);
+		fputs(cmdline_usage, stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed inputs of tests/fuzz/corpus/<target>/ (the input formats are described
-at the top of fuzz_vtd.c, fuzz_vtd_ir.c, fuzz_vhost_iotlb.c, fuzz_board.c, fuzz_boot_pvh.c and
-fuzz_tap_watch.c). The seeds reach
+at the top of fuzz_vtd.c, fuzz_vtd_ir.c, fuzz_vhost_iotlb.c, fuzz_board.c, fuzz_boot_pvh.c,
+fuzz_bzimage.c, fuzz_cmdline.c and fuzz_tap_watch.c). The seeds reach
 deep at once: a valid root -> context -> 4- and 3-level page walk with a run of contiguous
 pages, superpages, pass-through and fault-processing-disabled contexts, faults and their
 servicing, the invalidation queue with wait descriptors (status write, interrupt), a queue error
@@ -624,6 +624,67 @@ def tap_watch_seeds():
     }
 
 
+def bzimage_header(setup_sects=4, version=0x020F, loadflags=0x01, xloadflags=0x01, relocatable=1,
+                   init_size=0x200000, initrd_addr_max=0x7FFFFFFF, cmdline_size=2047, jump=0x66):
+    """The first 4 KiB of a bzImage: boot sector signature, the setup header (boot.rst) with the
+    fields the loader checks and uses, the jump at 0x200 whose byte says where the header ends."""
+    f = bytearray(4096)
+    f[0x1F1] = setup_sects
+    struct.pack_into("<H", f, 0x1FE, 0xAA55)
+    f[0x200] = 0xEB
+    f[0x201] = jump
+    f[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", f, 0x206, version)
+    f[0x211] = loadflags
+    struct.pack_into("<I", f, 0x22C, initrd_addr_max)
+    f[0x234] = relocatable
+    struct.pack_into("<H", f, 0x236, xloadflags)
+    struct.pack_into("<I", f, 0x238, cmdline_size)
+    struct.pack_into("<I", f, 0x260, init_size)
+    return bytes(f)
+
+
+def bzimage_seeds():
+    """fuzz_bzimage: u8 config (bit 0: initrd u16 * 16 bytes; bit 1: command line of u16 bytes),
+    [u16], [u16], u32 file length, then the file's first bytes."""
+    def seed(hdr, file_len=64 * 1024, initrd=None, cmdlen=None):
+        config = (1 if initrd is not None else 0) | (2 if cmdlen is not None else 0)
+        out = bytes([config])
+        if initrd is not None:
+            out += struct.pack("<H", initrd)
+        if cmdlen is not None:
+            out += struct.pack("<H", cmdlen)
+        return out + struct.pack("<I", file_len) + hdr
+    return {
+        "bzimage": seed(bzimage_header()),
+        "bzimage-initrd": seed(bzimage_header(), initrd=4096),
+        "initrd-addr-max-low": seed(bzimage_header(initrd_addr_max=0x27FFFFF), initrd=0xFFFF),
+        "init-size-large": seed(bzimage_header(init_size=0x3F00000), initrd=16),
+        "cmdline-long": seed(bzimage_header(cmdline_size=255), cmdlen=300),
+        "setup-fills-file": seed(bzimage_header(setup_sects=0xFF), file_len=4096),
+        "protocol-2-11": seed(bzimage_header(version=0x020B)),
+    }
+
+
+def cmdline_seeds():
+    """fuzz_cmdline: u8 config (bit 0: a passwd file first), then NUL-separated arguments."""
+    def args(*a, passwd=None):
+        out = bytes([1 if passwd is not None else 0])
+        if passwd is not None:
+            out += passwd + b"\0"
+        return out + b"\0".join(a)
+    return {
+        "default": args(b"--kernel", b"vmlinux", b"--initrd", b"initramfs.cpio.gz", b"--cpus", b"2", b"--memory", b"1G"),
+        "net-iommu": args(b"--kernel=bzImage", b"--net", b"tap=vmmtap0,mac=52:54:00:12:34:57", b"--iommu=ats",
+                          b"--on-reboot=restart", b"--exit-stats", b"--cmdline", b"console=ttyS0 quiet"),
+        "user-name": args(b"--kernel", b"k", b"--user", b"vmmuser", b"--no-sandbox",
+                          passwd=b"vmmuser:x:1234:1234::/nonexistent:/bin/false\n"),
+        "user-ids": args(b"--kernel", b"k", b"--user", b"65534:65534", b"--memory", b"4GiB"),
+        "bad-option": args(b"-xyz", b"--kernel", b"k"),
+        "help": args(b"--kernel", b"k", b"--help"),
+    }
+
+
 def write(target, seeds, prefix="seed-"):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -641,3 +702,5 @@ if __name__ == "__main__":
     write("fuzz_board", board_regressions(), prefix="")
     write("fuzz_boot_pvh", pvh_seeds())
     write("fuzz_tap_watch", tap_watch_seeds())
+    write("fuzz_bzimage", bzimage_seeds())
+    write("fuzz_cmdline", cmdline_seeds())

@@ -21,7 +21,7 @@ shift $(($# > 0 ? 1 : 0))
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src" || exit 2
 bd=${FUZZ_BUILD_DIR:-build-fuzz}
-targets="fuzz_vtd fuzz_vtd_ir fuzz_vhost_iotlb fuzz_board fuzz_boot_pvh fuzz_tap_watch"
+targets="fuzz_vtd fuzz_vtd_ir fuzz_vhost_iotlb fuzz_board fuzz_boot_pvh fuzz_bzimage fuzz_cmdline fuzz_tap_watch"
 for t in "$@"; do
 	case " $targets " in *" $t "*) ;; *) echo "run-fuzz: no target $t (targets: $targets)" >&2; exit 2 ;; esac
 done

@@ -99,8 +99,21 @@ static void check_load(void)
 	CHECK_EQ(guest_read(&m, KERNEL_LOAD_ADDR, &first, 1), 0);
 	CHECK_EQ(first, 0xC3);
 
-	/* Rejected images, each with its reason. */
+	/* The fields the loader must write (boot.rst: ramdisk_image and ramdisk_size are zero when
+	 * there is no initrd; setup_data is the loader's list) are written whatever the file holds:
+	 * a header with them set, loaded without an initrd (found by fuzz_bzimage). */
 	struct setup_header *h = (struct setup_header *)(k + 0x1F1);
+	h->ramdisk_image = 0x01000000;
+	h->ramdisk_size = 0x1000;
+	h->setup_data = 0x2000;
+	CHECK_EQ(boot_load_linux(&m, k, len, NULL, 0, "", 0, &info, err, sizeof(err)), 0);
+	CHECK_EQ(guest_read(&m, BOOT_ZERO_PAGE_ADDR, &bp, sizeof(bp)), 0);
+	CHECK_EQ(bp.hdr.ramdisk_image, 0);
+	CHECK_EQ(bp.hdr.ramdisk_size, 0);
+	CHECK_EQ(bp.hdr.setup_data, 0);
+	CHECK_EQ(info.initrd_addr, 0);
+
+	/* Rejected images, each with its reason. */
 	h->header = 0;
 	CHECK_EQ(boot_load_linux(&m, k, len, NULL, 0, "", 0, &info, err, sizeof(err)), -ENOEXEC);
 	CHECK(strstr(err, "not a bzImage") != NULL);
