@@ -31,7 +31,11 @@
 #define PCI_MMIO32_START     0xC0000000ULL
 #define PCI_MMIO32_END       0xE0000000ULL
 #define PCI_ECAM_BASE        0xE0000000ULL
-#define PCI_ECAM_BUSES       256ULL
+/* One bus: the board has no PCI bridges. MCFG and the root bridge's _CRS say so, because Linux
+ * takes MCFG's last bus as pcibios_last_bus and then probes every bus up to it for peer host
+ * bridges through CF8/CFC (arch/x86/pci/legacy.c, pcibios_fixup_peer_bridges): with 256 buses
+ * that was 255 x 32 vendor-ID reads, two port-I/O exits each, in every boot. */
+#define PCI_ECAM_BUSES       1ULL
 #define PCI_ECAM_SIZE        (PCI_ECAM_BUSES << 20)
 #define IOAPIC_BASE          0xFEC00000ULL
 #define IOAPIC_SIZE          0x1000ULL

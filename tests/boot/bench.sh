@@ -13,9 +13,12 @@
 #                        before_clock_ms - setup_ms is the guest's own part before its clock.
 #    RUNS timed boots per VMM and kernel, then one more with L1's KVM tracepoints counting every
 #    exit (kvm_exit by exit code, kvm_pio by port, kvm_msr by MSR, hist triggers in tracefs):
-#    most exits (MSR, HLT, APIC, CPUID) are handled inside KVM and never reach the VMM. For vmm
+#    most exits (MSR, HLT, APIC, CPUID) are handled inside KVM and never reach the VMM; CF8's
+#    values (PCI configuration addresses) are counted by bus and bus-0 function. For vmm
 #    that boot also prints its own exits per reason with the time spent on them and the busiest
 #    ports and MMIO pages (--exit-stats, SIGUSR2 at init).
+#    Then one traced boot per VMM of the vmlinux without `quiet` (kernel=vmlinux-console): what
+#    the guest's console output costs.
 # 2. The port-I/O exit round trip through our dispatcher against a bare KVM loop.
 # 3. The network figures of the virtio-net scenario.
 VMM=${VMM:?} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp} RUNS=${RUNS:-3}
@@ -31,11 +34,33 @@ grep -q -w svm /proc/cpuinfo && SVM=1
 # hist_start / hist_stop WHO KERNEL: L1 KVM's exits during one boot (all VMs of this machine: in
 # the nested L1 the only other one is kvm-keyhold's, which never runs).
 HISTS="kvm_exit:exit_reason kvm_pio:port kvm_msr:ecx"
+# PCI configuration addresses written to CF8 (type-1 access: bus 23:16, devfn 15:8, register
+# 7:2), to see which part of the guest's PCI code the CF8/CFC exits come from.
+CF8_HIST="hist:keys=val:size=8192 if port == 3320 && rw == 1"
 hist_start() {
 	[ -w $tr/events/kvm/kvm_exit/trigger ] || return 1
 	for h in $HISTS; do echo "hist:keys=${h#*:}:size=512" >"$tr/events/kvm/${h%%:*}/trigger" || return 1; done
+	echo "$CF8_HIST" >"$tr/events/kvm/kvm_pio/trigger" || true
+}
+# cf8_summary WHO KERNEL: CF8 writes by bus (0 and the others) and the busiest bus-0 functions.
+cf8_summary() {
+	awk -v who="$1" -v kern="$2" '
+		index($0, "{ val:") == 1 {
+			v = $3 + 0; n = $NF + 0
+			bus = int(v / 65536) % 256; dev = int(v / 2048) % 32; fn = int(v / 256) % 8
+			if (bus) other += n; else { bus0 += n; f[sprintf("00:%02x.%d", dev, fn)] += n }
+			if (bus) nbus[bus] = 1
+		}
+		END {
+			nb = 0; for (b in nbus) nb++
+			line = sprintf("BENCH: boot-l1-cf8 vmm=%s kernel=%s bus0=%d other_buses=%d (%d buses)", who, kern, bus0, other, nb)
+			for (k in f) line = line " " k "=" f[k]
+			print line
+		}' "$tr/events/kvm/kvm_pio/hist"
+	echo "!$CF8_HIST" >"$tr/events/kvm/kvm_pio/trigger" 2>/dev/null
 }
 hist_stop() {
+	cf8_summary "$1" "$2"
 	for h in $HISTS; do
 		ev=${h%%:*} key=${h#*:}
 		# "{ exit_reason:  120 } hitcount:  1234" -> "name=1234", the most frequent first.
@@ -153,6 +178,12 @@ awk '/^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
 		if (vbest != "" && best != "")
 			printf "BENCH: boot-ratio vmm (%s) %d ms / best peer (%s) %d ms = %.2f\n", vkey, vbest, bkey, best, vbest / best
 	}' "$WORK/bench-boots.txt" | sort
+# The console's cost: the vmlinux boot without `quiet` (the kernel's whole log through the UART,
+# one exit per byte), one traced boot per VMM: wall time, and for vmm the time on port 0x3f8.
+if [ -f "$GUEST_DIR/vmlinux" ]; then
+	CMDLINE="console=ttyS0 vmm.mode=wait"
+	for who in $whos; do boot_once $who vmlinux-console traced; done
+fi
 "$VMM" bench-exit 20000 | sed 's/^/BENCH: /'
 # Network over vhost-net: the virtio-net scenario prints its figures on BENCH lines.
 ONLY=net SCALE=${SCALE:-4} sh "$(dirname "$0")/scenarios.sh" | grep -E "^BENCH|^BOOTTEST: FAIL"
