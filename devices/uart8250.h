@@ -22,6 +22,10 @@
 #define UART_TX_FLUSH_MS 2000
 /* At most one "output dropped" line per this many seconds. */
 #define UART_TX_DROP_LOG_SECS 10
+/* While the guest prints, the loop's drainer comes back by itself every UART_TX_LINGER_MS, and
+ * vCPUs do not wake it per byte (see tx_push); after that long with nothing new it sleeps and
+ * the next byte wakes it. Also the most a byte waits in the buffer. */
+#define UART_TX_LINGER_MS 4
 
 struct event_loop;
 
@@ -44,6 +48,7 @@ struct uart8250_tx_stats {
 	uint64_t written; /* the host took */
 	uint64_t dropped; /* lost: the buffer was full, or the host fd failed */
 	size_t buffered;  /* waiting in the buffer */
+	uint64_t kicks;   /* wake-ups of the loop's drainer (UART_TX_LINGER_MS) */
 };
 
 struct uart8250 {
@@ -70,6 +75,9 @@ struct uart8250 {
 	struct uart8250_output out; /* out_fd's: the caller's (borrowed) or the UART's own */
 	bool own_output;           /* out was prepared by uart8250_init and is closed at destroy */
 	int kick_fd;               /* eventfd: wakes the loop when the ring gets bytes; -1 without a loop */
+	bool tx_lingering;         /* the loop comes back within UART_TX_LINGER_MS: no kick needed */
+	int64_t tx_linger_end_ns;  /* drainer's: CLOCK_MONOTONIC time the lingering ends if nothing comes */
+	uint64_t tx_kicks;         /* wake-ups sent to the loop (for tests and the console stats) */
 	struct event_loop *loop;
 	int out_source;            /* the loop's POLLOUT watch on out_fd */
 	uint64_t tx_dropped_logged; /* drainer's: drops already reported */

@@ -162,8 +162,19 @@ int event_loop_add(struct event_loop *l, int fd, event_fn fn, void *opaque)
 	return event_loop_add_events(l, fd, POLLIN, true, fn, opaque);
 }
 
+void event_loop_set_tick(struct event_loop *l, event_tick_fn fn, void *opaque)
+{
+	l->tick = fn;
+	l->tick_opaque = opaque;
+}
+
 int event_loop_run_once(struct event_loop *l, int timeout_ms)
 {
+	if (l->tick) {
+		int t = l->tick(l->tick_opaque);
+		if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
+			timeout_ms = t;
+	}
 	io_uring_submit(l->ring);
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000LL };

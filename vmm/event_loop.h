@@ -24,7 +24,13 @@ struct event_source {
 	bool used;
 };
 
+/* Called by event_loop_run_once() before it waits; returns the longest the wait may last in ms
+ * (-1: no limit). Work that wants to come back soon by itself (a drainer that lingers) uses it. */
+typedef int (*event_tick_fn)(void *opaque);
+
 struct event_loop {
+	event_tick_fn tick;
+	void *tick_opaque;
 	struct io_uring *ring;    /* own_ring, or a borrowed one (event_loop_init_on); NULL once destroyed */
 	struct io_uring own_ring;
 	bool ring_borrowed;
@@ -54,8 +60,10 @@ int event_loop_add_events(struct event_loop *l, int fd, unsigned events, bool ar
 			  void *opaque) __must_check;
 /* Watches the source again after its callback returned false. */
 void event_loop_arm(struct event_loop *l, int id);
-/* Waits up to timeout_ms (-1: no limit) for events and runs their callbacks. Returns 0, or a
- * negative errno when io_uring fails. */
+/* Sets the loop's one tick (NULL: none). */
+void event_loop_set_tick(struct event_loop *l, event_tick_fn fn, void *opaque);
+/* Runs the tick, then waits up to timeout_ms (-1: no limit; the tick may shorten it) for events
+ * and runs their callbacks. Returns 0, or a negative errno when io_uring fails. */
 int event_loop_run_once(struct event_loop *l, int timeout_ms) __must_check;
 
 #endif

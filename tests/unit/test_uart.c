@@ -300,6 +300,52 @@ static void test_reader_keeps_up(void)
 
 /* At exit the buffer is written with a bounded wait: a host that does not read costs the wait,
  * not a hang, and what is left is counted as dropped. */
+/* While the guest prints, the loop lingers: a byte written after a drain waits for the loop's
+ * next tick instead of waking it (a wake-up is a system call on the vCPU's exit path), until
+ * UART_TX_LINGER_MS pass with nothing new; half a ring wakes it all the same. */
+static void test_linger(void)
+{
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	struct event_loop loop;
+	CHECK_EQ(event_loop_init(&loop), 0);
+	CHECK_EQ(uart8250_init(&u, p[1], set_irq, NULL), 0);
+	CHECK_EQ(uart8250_attach_loop(&u, &loop), 0);
+	struct uart8250_tx_stats st;
+	bool each_written = true;
+	for (int i = 0; i < 20; i++) {
+		wr(UART_THR, (uint8_t)('a' + i));
+		run_loop(&loop);
+		uart8250_get_tx_stats(&u, &st);
+		each_written &= st.written == (uint64_t)i + 1; /* the byte left within one loop turn */
+	}
+	CHECK(each_written);
+	CHECK_EQ(st.kicks, 1); /* only the first byte woke the loop */
+	usleep(UART_TX_LINGER_MS * 1000 + 5000);
+	run_loop(&loop); /* nothing new: it stops lingering */
+	wr(UART_THR, 'z');
+	uart8250_get_tx_stats(&u, &st);
+	CHECK_EQ(st.kicks, 2);
+	run_loop(&loop);
+	char got[32] = { 0 };
+	CHECK_EQ(read(p[0], got, sizeof(got)), 21);
+	CHECK(!strcmp(got, "abcdefghijklmnopqrstz"));
+	/* Lingering, a burst with no loop turn: one wake-up at half the ring, none before. */
+	uint64_t before = st.kicks;
+	for (size_t i = 0; i + 1 < UART_TX_BUF_SIZE / 2; i++)
+		wr(UART_THR, 'y');
+	uart8250_get_tx_stats(&u, &st);
+	CHECK_EQ(st.kicks, before);
+	wr(UART_THR, 'y');
+	uart8250_get_tx_stats(&u, &st);
+	CHECK_EQ(st.kicks, before + 1);
+	uart8250_destroy(&u);
+	event_loop_destroy(&loop);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_exit_flush(void)
 {
 	int p[2];
@@ -496,6 +542,7 @@ int main(void)
 
 	test_stuck_reader();
 	test_reader_keeps_up();
+	test_linger();
 	test_exit_flush();
 	test_output_kinds();
 	return check_report("uart");
