@@ -150,6 +150,17 @@ static bool in_order_with_gaps(const uint8_t *got, size_t len, size_t total)
 	return true;
 }
 
+/* The UART as vmm runs it: output to a pipe (p[0] the host's non-blocking read end), drained by
+ * an event loop. */
+static void uart_on_pipe_with_loop(int p[2], struct event_loop *loop)
+{
+	CHECK_EQ(pipe(p), 0);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	CHECK_EQ(event_loop_init(loop), 0);
+	CHECK_EQ(uart8250_init(&u, p[1], set_irq, NULL), 0);
+	CHECK_EQ(uart8250_attach_loop(&u, loop), 0);
+}
+
 /* Nobody reads the pipe: every THR write still returns at once, the guest still sees THR empty
  * and its interrupt, what fits in the pipe and the buffer is kept and the rest is counted as
  * dropped; once the host reads again, the loop delivers the kept bytes in order. The loop runs
@@ -158,12 +169,8 @@ static bool in_order_with_gaps(const uint8_t *got, size_t len, size_t total)
 static void test_stuck_reader(void)
 {
 	int p[2];
-	CHECK_EQ(pipe(p), 0);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	struct event_loop loop;
-	CHECK_EQ(event_loop_init(&loop), 0);
-	CHECK_EQ(uart8250_init(&u, p[1], set_irq, NULL), 0);
-	CHECK_EQ(uart8250_attach_loop(&u, &loop), 0);
+	uart_on_pipe_with_loop(p, &loop);
 	/* The host fd's own open file description (a shell's terminal) is left blocking. */
 	CHECK(!(fcntl(p[1], F_GETFL) & O_NONBLOCK));
 
@@ -265,12 +272,8 @@ static void *reader_main(void *arg)
 static void test_reader_keeps_up(void)
 {
 	int p[2];
-	CHECK_EQ(pipe(p), 0);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	struct event_loop loop;
-	CHECK_EQ(event_loop_init(&loop), 0);
-	CHECK_EQ(uart8250_init(&u, p[1], set_irq, NULL), 0);
-	CHECK_EQ(uart8250_attach_loop(&u, &loop), 0);
+	uart_on_pipe_with_loop(p, &loop);
 	struct reader r = { .fd = p[0], .cap = FLOOD_BYTES };
 	r.got = malloc(r.cap);
 	pthread_t rth, wth;
@@ -298,20 +301,14 @@ static void test_reader_keeps_up(void)
 	close(p[1]);
 }
 
-/* At exit the buffer is written with a bounded wait: a host that does not read costs the wait,
- * not a hang, and what is left is counted as dropped. */
 /* While the guest prints, the loop lingers: a byte written after a drain waits for the loop's
  * next tick instead of waking it (a wake-up is a system call on the vCPU's exit path), until
  * UART_TX_LINGER_MS pass with nothing new; half a ring wakes it all the same. */
 static void test_linger(void)
 {
 	int p[2];
-	CHECK_EQ(pipe(p), 0);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	struct event_loop loop;
-	CHECK_EQ(event_loop_init(&loop), 0);
-	CHECK_EQ(uart8250_init(&u, p[1], set_irq, NULL), 0);
-	CHECK_EQ(uart8250_attach_loop(&u, &loop), 0);
+	uart_on_pipe_with_loop(p, &loop);
 	struct uart8250_tx_stats st;
 	bool each_written = true;
 	for (int i = 0; i < 20; i++) {
@@ -346,6 +343,8 @@ static void test_linger(void)
 	close(p[1]);
 }
 
+/* At exit the buffer is written with a bounded wait: a host that does not read costs the wait,
+ * not a hang, and what is left is counted as dropped. */
 static void test_exit_flush(void)
 {
 	int p[2];
