@@ -64,7 +64,7 @@ static const int allowed_syscalls[] = {
 	SCMP_SYS(tgkill),    /* pthread_kill: the kick that makes a vCPU leave KVM_RUN when the guest stops */
 	SCMP_SYS(getpid),    /* pthread_kill names the process */
 	/* Time: clock_gettime and time are normally answered in the vDSO, these are the fallbacks. */
-	SCMP_SYS(clock_gettime), /* rate limits of guest-triggered messages, the console's flush deadline */
+	SCMP_SYS(clock_gettime), /* rate limits of guest-triggered messages, the console's flush deadline and linger */
 	SCMP_SYS(time),      /* the CMOS RTC's registers */
 };
 
