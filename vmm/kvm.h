@@ -11,6 +11,9 @@ struct kvm {
 	int vcpu_mmap_size;
 	int max_vcpus;
 	int has_tsc_deadline;
+	/* KVM_CAP_COALESCED_PIO: the coalesced-write ring's page in a vCPU's mapping, 0 without
+	 * (coalesced_io.h). Probed here, before the sandbox, for every VM vmm creates. */
+	long coalesced_ring_page;
 };
 
 /* Errors: -ENOENT (no /dev/kvm), -EACCES, -ENOTSUP (a capability is missing; `err` names it). */

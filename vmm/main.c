@@ -103,6 +103,11 @@ static void print_exit_stats(struct vm *vm)
 			exit_profile_print(prof, vm->ncpus, 16, exit_profile_ticks_per_us(), vm_exit_reason_name, stderr);
 	}
 	uart8250_print_tx_stats(&vm->uart, stderr);
+	if (vm->coalesced.ring || vm->coalesced.applied || vm->coalesced.bad)
+		fprintf(stderr, "vmm: coalesced-io: writes=%llu bad=%llu (CF8 writes KVM queued instead of exiting)\n",
+			(unsigned long long)vm->coalesced.applied, (unsigned long long)vm->coalesced.bad);
+	else
+		fprintf(stderr, "vmm: coalesced-io: off (KVM has no KVM_CAP_COALESCED_PIO)\n");
 	vm_print_dma_stats(vm, stderr);
 }
 

@@ -97,6 +97,7 @@ static const unsigned long allowed_ioctls[] = {
 	KVM_SIGNAL_MSI,          /* VT-d fault and invalidation events */
 	KVM_IRQFD,               /* virtio queue vectors (set up, masked, unmasked) */
 	KVM_IOEVENTFD,           /* virtio notify registers */
+	KVM_REGISTER_COALESCED_MMIO, /* a restarted VM's coalesced CF8 writes (coalesced_io.h) */
 	/* vCPUs: running them, their set-up at a restart, their state when a guest crashes. */
 	KVM_RUN,
 	KVM_SET_CPUID2, KVM_SET_MSRS, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_SET_FPU,

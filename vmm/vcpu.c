@@ -160,6 +160,7 @@ static bool handle_exit(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	struct vm *vm = vcpu->vm;
 	char detail[200];
+	coalesced_io_drain(&vm->coalesced); /* the writes queued before this exit come first */
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(vcpu);

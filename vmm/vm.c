@@ -14,6 +14,7 @@
 #include "../devices/pm_regs.h"
 #include "../iommu/vtd.h"
 #include "acpi.h"
+#include "board.h"
 #include "boot.h"
 #include "boot_pvh.h"
 #include "layout.h"
@@ -108,29 +109,8 @@ static int board_init(struct vm *vm, struct vm_host *host, const struct vm_confi
 	if ((ret = pci_bus_add(&vm->pci, 0, &vm->host_bridge)))
 		return ret;
 
-	const struct {
-		struct bus *bus;
-		uint64_t base, len;
-		const struct bus_ops *ops;
-		void *opaque;
-		const char *name;
-	} map[] = {
-		{ &vm->pio, PORT_COM1, UART_NUM_PORTS, &uart8250_ops, &vm->uart, "com1" },
-		{ &vm->pio, PORT_CMOS, 2, &rtc_ops, &vm->rtc, "cmos-rtc" },
-		{ &vm->pio, PORT_PM1A_EVT, PM1_EVT_LEN, &pm1_evt_ops, &vm->pm, "acpi-pm1a-evt" },
-		{ &vm->pio, PORT_PM1A_CNT, PM1_CNT_LEN, &pm1_cnt_ops, &vm->pm, "acpi-pm1a-cnt" },
-		{ &vm->pio, PORT_PCI_CONFIG_ADDR, 1, &pci_cf8_ops, &vm->pci, "pci-config-address" },
-		{ &vm->pio, PORT_RESET, 1, &pm_reset_ops, &vm->pm, "reset-control" },
-		{ &vm->pio, PORT_PCI_CONFIG_DATA, 4, &pci_cfc_ops, &vm->pci, "pci-config-data" },
-		{ &vm->mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE, &pci_ecam_ops, &vm->pci, "pci-ecam" },
-		{ &vm->mmio, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_mmio_ops, &vm->ioapic, "ioapic" },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		ret = bus_register(map[i].bus, map[i].base, map[i].len, map[i].ops, map[i].opaque, map[i].name);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return board_register(&(struct board_devices){ .pio = &vm->pio, .mmio = &vm->mmio, .uart = &vm->uart, .rtc = &vm->rtc,
+							.pm = &vm->pm, .pci = &vm->pci, .ioapic = &vm->ioapic });
 }
 
 static const char *file_kind(mode_t mode)
@@ -488,6 +468,12 @@ int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, 
 			return ret;
 		}
 	}
+	ret = coalesced_io_init_pio(&vm->coalesced, vm->fd, vm->vcpus[0].run, (size_t)kvm->vcpu_mmap_size, kvm->coalesced_ring_page,
+				    PORT_PCI_CONFIG_ADDR, 4, &vm->pio, &vm->mmio);
+	if (ret && ret != -ENOTSUP) {
+		snprintf(err, errlen, "KVM_REGISTER_COALESCED_MMIO (CF8) failed: %s", strerror(-ret));
+		return ret;
+	}
 	if ((ret = vcpu_setup_boot(&vm->vcpus[0], &boot))) {
 		snprintf(err, errlen, "setting the boot vCPU's registers failed: %s", strerror(-ret));
 		return ret;
@@ -514,6 +500,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->vcpus) {
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			vcpu_stop(&vm->vcpus[i]);
+		coalesced_io_destroy(&vm->coalesced); /* its ring is in vCPU 0's mapping */
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			if (vm->vcpus[i].vm)
 				vcpu_destroy(&vm->vcpus[i]);

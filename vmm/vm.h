@@ -16,6 +16,7 @@
 #include "../devices/uart8250.h"
 #include "../virtio/net.h"
 #include "bus.h"
+#include "coalesced_io.h"
 #include "cpuid.h"
 #include "dma.h"
 #include "event_loop.h"
@@ -71,6 +72,7 @@ struct vm {
 	struct event_loop loop; /* run by the main thread */
 	struct guest_memory mem;
 	struct bus pio, mmio;
+	struct coalesced_io coalesced; /* CF8 writes queued by KVM, applied before each exit */
 	struct irq_routing routing;
 	struct ioapic ioapic;
 	struct uart8250 uart;

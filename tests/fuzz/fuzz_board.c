@@ -1,14 +1,15 @@
 /* libFuzzer target for the whole q35-lite board as a guest reaches it. Each input builds the
  * board as vm_create() and board_init() (vmm/vm.c) do: event loop, buses, DMA space, the VT-d
  * unit if asked, the routing table, IOAPIC, UART on the loop, ACPI PM, RTC, host bridge, PCI bus
- * (ECAM, CF8/CFC), one registration table, virtio-net over virtio-pci with MSI-X (and ATS) at
- * 00:01.0; without KVM (vm_fd -1: routes, irqfds and ioeventfds stay in vmm). Linked with
- * -Wl,--wrap=open,--wrap=open64,--wrap=ioctl: "/dev/vhost-net" is one end of a SOCK_SEQPACKET
- * pair (vmm's IOTLB messages are read back from the other, as in tests/unit/vhost_harness.h),
- * "/dev/net/tun" is /dev/null, and their ioctls reach the fake vhost and tun below, which keep
- * vhost's state (rings, backends, IOTLB). Operations go through bus_access() as vcpu.c's
- * handle_exit() calls it (string I/O element by element, MMIO cut at 8 bytes, IOAPIC EOI
- * exits); then the event loop runs what is ready (vhost misses, vring errors, console output).
+ * (ECAM, CF8/CFC), the table of fixed ranges that vm.c registers (vmm/board.c), virtio-net over
+ * virtio-pci with MSI-X (and ATS) at 00:01.0; without KVM (vm_fd -1: routes, irqfds and
+ * ioeventfds stay in vmm). Linked with -Wl,--wrap=open,--wrap=open64,--wrap=ioctl:
+ * "/dev/vhost-net" is one end of a SOCK_SEQPACKET pair (vmm's IOTLB messages are read back from
+ * the other, as in tests/unit/vhost_harness.h), "/dev/net/tun" is /dev/null, and their ioctls
+ * reach the fake vhost and tun below, which keep vhost's state (rings, backends, IOTLB).
+ * Operations go through bus_access() as vcpu.c's handle_exit() calls it (string I/O element by
+ * element, MMIO cut at 8 bytes, IOAPIC EOI exits); then the event loop runs what is ready
+ * (vhost misses, vring errors, console output).
  *
  * After every operation: in 00:00.0 and 00:01.0 the config bytes no mask lets the guest write
  * (ids, class, header type, capability pointers and bodies, BAR size bits) are as built, the masks
@@ -45,6 +46,7 @@
 #include "../../devices/rtc.h"
 #include "../../devices/uart8250.h"
 #include "../../virtio/net.h"
+#include "../../vmm/board.h"
 #include "../../vmm/layout.h"
 #include "fuzz_common.h"
 #include "vhost_model.h"
@@ -76,26 +78,11 @@ static struct {
 	struct virtio_net net;
 } b;
 
-/* board_init's table, in its order. run_op's targets: these, then VT-d and the NIC's BARs. */
-static const struct range {
-	bool pio;
-	uint64_t base, len;
-	const struct bus_ops *ops;
-	void *opaque;
-	const char *name;
-} board_map[] = {
-	{ true, PORT_COM1, UART_NUM_PORTS, &uart8250_ops, &b.uart, "com1" },
-	{ true, PORT_CMOS, 2, &rtc_ops, &b.rtc, "cmos-rtc" },
-	{ true, PORT_PM1A_EVT, PM1_EVT_LEN, &pm1_evt_ops, &b.pm, "acpi-pm1a-evt" },
-	{ true, PORT_PM1A_CNT, PM1_CNT_LEN, &pm1_cnt_ops, &b.pm, "acpi-pm1a-cnt" },
-	{ true, PORT_PCI_CONFIG_ADDR, 1, &pci_cf8_ops, &b.pci, "pci-config-address" },
-	{ true, PORT_RESET, 1, &pm_reset_ops, &b.pm, "reset-control" },
-	{ true, PORT_PCI_CONFIG_DATA, 4, &pci_cfc_ops, &b.pci, "pci-config-data" },
-	{ false, PCI_ECAM_BASE, PCI_ECAM_SIZE, &pci_ecam_ops, &b.pci, "pci-ecam" },
-	{ false, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_mmio_ops, &b.ioapic, "ioapic" },
-};
-#define NMAP (sizeof(board_map) / sizeof(board_map[0]))
-#define NPIO 7
+/* board.c's table, as vm.c registers it (filled at set-up). run_op's targets: these, then VT-d
+ * and the NIC's BARs. */
+static struct board_range board_map[BOARD_NUM_RANGES];
+#define NMAP BOARD_NUM_RANGES
+#define NPIO BOARD_NUM_PIO_RANGES
 #define NTARGETS (NMAP + 3)
 
 /* vm.c's callbacks (without KVM, delivery cannot fail). */
@@ -408,11 +395,11 @@ static void board_build(uint8_t config)
 	pci_host_bridge_init(&b.host_bridge);
 	if (pci_bus_add(&b.pci, 0, &b.host_bridge))
 		abort();
-	for (size_t i = 0; i < NMAP; i++) {
-		const struct range *m = &board_map[i];
-		if (bus_register(m->pio ? &b.pio : &b.mmio, m->base, m->len, m->ops, m->opaque, m->name))
-			abort();
-	}
+	const struct board_devices devs = { .pio = &b.pio, .mmio = &b.mmio, .uart = &b.uart, .rtc = &b.rtc, .pm = &b.pm,
+					    .pci = &b.pci, .ioapic = &b.ioapic };
+	board_ranges(&devs, board_map);
+	if (board_register(&devs))
+		abort();
 	/* vm_create's NIC */
 	struct virtio_net_options o = { .tap = "fuzz0", .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 } };
 	if (virtio_net_backend_open(&b.net_backend, &o, err, sizeof(err)) ||
@@ -524,15 +511,15 @@ static void mmio(bool is_write, uint64_t addr, uint8_t *data, unsigned len)
 }
 
 /* Target i: board_map's ranges, the VT-d unit, the NIC's BAR 0 and 1 wherever they are now. */
-static struct range target(unsigned i)
+static struct board_range target(unsigned i)
 {
 	i %= NTARGETS;
 	if (i < NMAP)
 		return board_map[i];
 	if (i == NMAP)
-		return (struct range){ false, VTD_BASE, VTD_SIZE, &vtd_mmio_ops, &b.vtd, "vt-d" };
+		return (struct board_range){ false, VTD_BASE, VTD_SIZE, &vtd_mmio_ops, &b.vtd, "vt-d" };
 	const struct pci_bar *bar = &b.net.vp.pci.bars[i - NMAP - 1];
-	return (struct range){ false, pci_bar_address(&b.net.vp.pci, i - NMAP - 1), bar->size, bar->ops, bar->opaque, "bar" };
+	return (struct board_range){ false, pci_bar_address(&b.net.vp.pci, i - NMAP - 1), bar->size, bar->ops, bar->opaque, "bar" };
 }
 
 /* One operation: an opcode byte (bits 2:0 kind, bit 3 write, bits 5:4 the width, 1 << n bytes:
@@ -545,7 +532,7 @@ static void run_op(struct fuzz_in *in)
 	uint64_t addr = 0;
 	switch (op & 7) {
 	case 0: { /* a target's range: u8 target, u16 offset (up to 8 bytes past its end) */
-		struct range t = target(fin_u8(in));
+		struct board_range t = target(fin_u8(in));
 		uint64_t off = fin_u16(in);
 		is_pio = t.pio;
 		addr = t.base + (t.len < 0x10000 ? off % (t.len + 8) : off);
