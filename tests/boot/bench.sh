@@ -12,7 +12,7 @@
 #      setup_ms          vmm only: its start to the first KVM_RUN (`vmm: setup-ms`), so that
 #                        before_clock_ms - setup_ms is the guest's own part before its clock.
 #    RUNS timed boots per VMM and kernel, then one more with L1's KVM tracepoints counting every
-#    exit (kvm_exit by exit code, kvm_pio by port, kvm_msr by MSR, hist triggers in tracefs):
+#    exit (kvm_exit by exit code, kvm_pio by port and value, kvm_msr by MSR, hist triggers in tracefs):
 #    most exits (MSR, HLT, APIC, CPUID) are handled inside KVM and never reach the VMM; CF8's
 #    values (PCI configuration addresses) are counted by bus and bus-0 function. For vmm
 #    that boot also prints its own exits per reason with the time spent on them and the busiest
@@ -33,34 +33,48 @@ grep -q -w svm /proc/cpuinfo && SVM=1
 
 # hist_start / hist_stop WHO KERNEL: L1 KVM's exits during one boot (all VMs of this machine: in
 # the nested L1 the only other one is kvm-keyhold's, which never runs).
-HISTS="kvm_exit:exit_reason kvm_pio:port kvm_msr:ecx"
-# PCI configuration addresses written to CF8 (type-1 access: bus 23:16, devfn 15:8, register
-# 7:2), to see which part of the guest's PCI code the CF8/CFC exits come from.
-CF8_HIST="hist:keys=val:size=8192 if port == 3320 && rw == 1"
+HISTS="kvm_exit:exit_reason kvm_msr:ecx"
+# Port I/O by port and value, one trigger: the ports' counts, and CF8's values (PCI
+# configuration addresses: bus 23:16, devfn 15:8, register 7:2) to see which part of the guest's
+# PCI code the CF8/CFC exits come from. Big enough for every address a 256-bus scan writes.
+PIO_HIST="hist:keys=port,val:size=65536"
 hist_start() {
 	[ -w $tr/events/kvm/kvm_exit/trigger ] || return 1
 	for h in $HISTS; do echo "hist:keys=${h#*:}:size=512" >"$tr/events/kvm/${h%%:*}/trigger" || return 1; done
-	echo "$CF8_HIST" >"$tr/events/kvm/kvm_pio/trigger" || true
+	echo "$PIO_HIST" >"$tr/events/kvm/kvm_pio/trigger" || return 1
 }
-# cf8_summary WHO KERNEL: CF8 writes by bus (0 and the others) and the busiest bus-0 functions.
-cf8_summary() {
+# pio_summary WHO KERNEL: port I/O per port (the busiest first), then CF8's writes by bus (0 and
+# the others) and per bus-0 function. "{ port: 3320, val: 2147483648 } hitcount: 3".
+pio_summary() {
 	awk -v who="$1" -v kern="$2" '
-		index($0, "{ val:") == 1 {
-			v = $3 + 0; n = $NF + 0
-			bus = int(v / 65536) % 256; dev = int(v / 2048) % 32; fn = int(v / 256) % 8
-			if (bus) other += n; else { bus0 += n; f[sprintf("00:%02x.%d", dev, fn)] += n }
-			if (bus) nbus[bus] = 1
+		index($0, "{ port:") == 1 {
+			port = $3 + 0; v = $5 + 0; n = $NF + 0
+			c[port] += n; total += n
+			if (port == 3320 && v >= 2147483648) {
+				bus = int(v / 65536) % 256; dev = int(v / 2048) % 32; fn = int(v / 256) % 8
+				if (bus) { other += n; nbus[bus] = 1 } else { bus0 += n; f[sprintf("00:%02x.%d", dev, fn)] += n }
+			}
 		}
+		/Dropped:/ { dropped = $2 }
 		END {
+			line = sprintf("BENCH: boot-l1-kvm_pio vmm=%s kernel=%s total=%d", who, kern, total)
+			for (k = 0; k < 14; k++) {
+				best = -1
+				for (p in c) if (!(p in shown) && (best < 0 || c[p] > c[best])) best = p
+				if (best < 0) break
+				shown[best] = 1; line = line sprintf(" 0x%x=%d", best, c[best])
+			}
+			print line
 			nb = 0; for (b in nbus) nb++
-			line = sprintf("BENCH: boot-l1-cf8 vmm=%s kernel=%s bus0=%d other_buses=%d (%d buses)", who, kern, bus0, other, nb)
-			for (k in f) line = line " " k "=" f[k]
+			line = sprintf("BENCH: boot-l1-cf8 vmm=%s kernel=%s bus0=%d other_buses=%d (%d buses)%s", who, kern,
+				       bus0, other, nb, dropped ? " dropped=" dropped : "")
+			for (k in f) if (f[k] > 1) line = line " " k "=" f[k]
 			print line
 		}' "$tr/events/kvm/kvm_pio/hist"
-	echo "!$CF8_HIST" >"$tr/events/kvm/kvm_pio/trigger" 2>/dev/null
+	echo "!$PIO_HIST" >"$tr/events/kvm/kvm_pio/trigger"
 }
 hist_stop() {
-	cf8_summary "$1" "$2"
+	pio_summary "$1" "$2"
 	for h in $HISTS; do
 		ev=${h%%:*} key=${h#*:}
 		# "{ exit_reason:  120 } hitcount:  1234" -> "name=1234", the most frequent first.
