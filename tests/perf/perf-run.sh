@@ -212,9 +212,16 @@ run_cell() {
 # QEMU as under vmm (NESTED-KVM.md, tests/nested/CRASH-STUDY.md): such a cell is run once more
 # there. The first attempt's figures are dropped; its failure is kept as a "retried" line (with
 # its log tail) that the report lists, and the second attempt decides.
+# An L1 whose guests stop booting for two cells in a row (any VMMs; each cell tried twice, so
+# eight boots) can run no more guests (CRASH-STUDY.md): run_all_cells then prints
+# "PERF: L1-WEDGED cells=WHO:MODE,WHO:MODE" for the two cells, prints nothing more for them, and
+# returns 3; run-perf.sh boots a new L1 for them and what is left. SKIP (l1.skip=, comma
+# separated WHO:MODE) names cells an earlier L1 boot of the run finished: they are not run again.
 run_all_cells() {
+	prev_noinit="" noinit_lines=""
 	for mode in $MODES; do
 		for who in vmm qemu qemu10; do
+			case ",${SKIP:-}," in *",$who:$mode,"*) continue ;; esac
 			if [ $who = qemu10 ] && [ -n "$qemu10_reason" ]; then
 				echo "PERF: vmm=qemu10 mode=$mode status=unavailable reason=$qemu10_reason"
 				continue
@@ -223,13 +230,28 @@ run_all_cells() {
 			flake=$(sed -n 's/^PERF-FLAKE: //p' "$WORK/cell.txt")
 			if [ -n "${NESTED:-}" ] && [ -n "$flake" ]; then
 				sed -n -e "s/^PERF: vmm=$who mode=$mode status=failed reason=/PERF: vmm=$who mode=$mode retried=$flake reason=/p" \
-					-e '/^PERFLOG: /p' "$WORK/cell.txt"
-				run_cell $who $mode | grep -v "^PERF-FLAKE: "
+					-e '/^PERFLOG: /p' "$WORK/cell.txt" >"$WORK/cell-out.txt"
+				run_cell $who $mode | grep -v "^PERF-FLAKE: " >>"$WORK/cell-out.txt"
 			else
-				grep -v "^PERF-FLAKE: " "$WORK/cell.txt"
+				grep -v "^PERF-FLAKE: " "$WORK/cell.txt" >"$WORK/cell-out.txt"
 			fi
+			if [ -n "${NESTED:-}" ] && grep -q "^PERF: vmm=$who mode=$mode status=failed reason=the guest did not reach init" "$WORK/cell-out.txt"; then
+				if [ -n "$prev_noinit" ]; then
+					echo "PERF: L1-WEDGED cells=$prev_noinit,$who:$mode (two cells in a row whose guests did not reach init)"
+					return 3
+				fi
+				# Held back until the next cell shows whether the L1 is wedged.
+				prev_noinit=$who:$mode
+				noinit_lines=$(cat "$WORK/cell-out.txt")
+				continue
+			fi
+			[ -n "$noinit_lines" ] && printf '%s\n' "$noinit_lines"
+			prev_noinit="" noinit_lines=""
+			cat "$WORK/cell-out.txt"
 		done
 	done
+	[ -n "$noinit_lines" ] && printf '%s\n' "$noinit_lines"
+	return 0
 }
 
 # PERF_RUN_LIB=1: only define the functions (tests/perf/test_perf_run.sh drives run_all_cells).
@@ -250,5 +272,5 @@ else
 	echo "perf: QEMU 10 unavailable: $qemu10_reason" >&2
 fi
 
-run_all_cells
+run_all_cells || exit 3 # a wedged L1: no "PERF: done", so run-perf.sh boots another
 echo "PERF: done"

@@ -45,13 +45,17 @@ else
 	echo "perf: /dev/kvm cannot run guests here; all VMMs run inside one nested L1 under QEMU's emulator"
 	L1_QEMU10=${qemu10:+$qemu10_root} L1_QEMU10_UNAVAILABLE=$qemu10_reason \
 		build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
+	# The cells an L1 boot finished are kept (their lines in $work/earlier.log) and not run again
+	# by the next L1 boot of this run (l1.skip=).
+	: >"$work/earlier.log"
+	skip=""
 	for attempt in 1 2 3; do
 		: >"$log"
 		tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
 		tailpid=$!
 		# A cell prints a "perf:" line when it starts and when it retries a boot: 720 s without
 		# one is a stuck L1, killed and run again like a hung one.
-		run_l1_batch "$work/l1.cpio.gz" "l1.run=perf l1.reps=$reps l1.secs=$secs l1.rrn=$rrn l1.modes=$modes" \
+		run_l1_batch "$work/l1.cpio.gz" "l1.run=perf l1.reps=$reps l1.secs=$secs l1.rrn=$rrn l1.modes=$modes${skip:+ l1.skip=$skip}" \
 			"$log" "${PERF_TIMEOUT:-$l1_limit}" "${PERF_STALL:-240}" "^(perf|PERF):" "${PERF_PROGRESS:-720}"
 		rc=$?
 		sleep 1
@@ -59,13 +63,21 @@ else
 		grep -q "^PERF: done" "$log" && break
 		echo "perf: the L1 run did not finish (status $rc), attempt $attempt; log tail:"
 		tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
-		# An L1 that hung, whose kernel panicked, or that reset (with -no-reboot the emulator then
-		# exits at once, status 0, no line before it: seen once after 160 s) is run again, up to
-		# three boots in all; one that ran out of time is not.
+		# An L1 that hung, whose kernel panicked, that reset (with -no-reboot the emulator then
+		# exits at once, status 0, no line before it: seen once after 160 s) or that could run no
+		# more guests (PERF: L1-WEDGED) is run again, up to three boots in all, for the cells it
+		# did not finish; one that ran out of time is not.
 		[ $rc -ne 124 ] || break
+		done_cells=$(tr -d '\r' <"$log" | sed -n 's/^PERF: vmm=\([a-z0-9]*\) mode=\([a-z-]*\) status=.*/\1:\2/p')
+		for c in $done_cells; do
+			tr -d '\r' <"$log" | grep -E "^PERF(LOG)?: vmm=${c%%:*} mode=${c#*:} " >>"$work/earlier.log"
+			# PERFLOG lines carry no cell name: keep the failed cells' logs with the last attempt.
+			skip=${skip:+$skip,}$c
+		done
+		[ -n "$done_cells" ] && echo "perf: the next L1 boot skips what this one finished: $skip"
 	done
 fi
-tr -d '\r' <"$log" >"$work/clean.log"
+{ cat "$work/earlier.log" 2>/dev/null; tr -d '\r' <"$log"; } >"$work/clean.log"
 # A stalled L2's RIPs (sampled in the L1), named with the kernel's symbols.
 if grep -q "guest RIPs at those exits" "$work/clean.log" && [ -f "$log.kallsyms" ]; then
 	python3 "$here/../nested/l2-rips.py" "$work/clean.log" "$log.kallsyms" 2>&1 | sed 's/^/perf: /'

@@ -20,7 +20,7 @@ check_case() {
 	cat >"$tmp/driver.sh" <<EOF
 PERF_RUN_LIB=1 VMM=/nonexistent GUEST_DIR=/nonexistent WORK=$tmp
 . "$tmp/perf-run.sh"
-MODES=strict qemu10_reason="not in this test"
+MODES=\${CASE_MODES:-strict} qemu10_reason="not in this test" SKIP="\${CASE_SKIP:-}"
 NESTED=$nested
 echo "$outcomes" >"$tmp/outcomes"
 run_cell() {
@@ -31,12 +31,15 @@ run_cell() {
 	echo "PERF: vmm=\$who mode=\$mode metric=boot_to_init_ms value=\${#o}000"
 	case \$o in
 	ok) echo "PERF: vmm=\$who mode=\$mode metric=rr_tps value=200"; echo "PERF: vmm=\$who mode=\$mode status=ok" ;;
+	noinit) echo "PERF: vmm=\$who mode=\$mode status=failed reason=the guest did not reach init (twice) (the VMM exited with status 1)"
+	   echo "PERF-FLAKE: crash" ;;
 	*) echo "PERF: vmm=\$who mode=\$mode status=failed reason=request/response: Terminated (\$o)"
 	   echo "PERFLOG: log of \$o"
 	   [ \$o = error ] || echo "PERF-FLAKE: \$o" ;;
 	esac
 }
 run_all_cells
+echo "run_all_cells returned \$?"
 EOF
 	sh "$tmp/driver.sh" >"$tmp/out.txt" 2>&1
 	for want in "$@"; do
@@ -67,6 +70,22 @@ check_case direct-kvm-not-retried "" "stall ok" \
 	"^PERF: vmm=qemu mode=strict status=ok$"
 check_case peer-stall-retried 1 "ok stall ok" \
 	"^PERF: vmm=qemu mode=strict retried=stall " "^PERF: vmm=qemu mode=strict status=ok$" "^PERF: vmm=vmm mode=strict status=ok$"
+
+# An L1 that can run no more guests: two cells in a row (each tried twice) whose guests did not
+# reach init end the L1's run, and neither is reported; one such cell alone is reported.
+check_case wedged-l1 1 "noinit noinit noinit noinit ok" \
+	"^PERF: L1-WEDGED cells=vmm:strict,qemu:strict " "!status=failed reason=the guest did not reach init" \
+	"!qemu10" "^run_all_cells returned 3$"
+check_case one-cell-without-init 1 "noinit noinit ok" \
+	"^PERF: vmm=vmm mode=strict status=failed reason=the guest did not reach init" \
+	"^PERF: vmm=qemu mode=strict status=ok$" "!L1-WEDGED" "^run_all_cells returned 0$"
+check_case no-init-at-the-end 1 "ok noinit noinit" \
+	"^PERF: vmm=qemu mode=strict status=failed reason=the guest did not reach init" "^run_all_cells returned 0$"
+# The next L1 boot skips what an earlier one finished (l1.skip=).
+CASE_SKIP=vmm:strict check_case skip-finished 1 "ok" \
+	"!vmm=vmm mode=strict" "^PERF: vmm=qemu mode=strict status=ok$" "^run_all_cells returned 0$"
+CASE_MODES="strict lazy" CASE_SKIP=vmm:strict,qemu:strict check_case skip-then-run 1 "ok ok" \
+	"!vmm=(vmm|qemu) mode=strict" "^PERF: vmm=vmm mode=lazy status=ok$" "^PERF: vmm=qemu mode=lazy status=ok$"
 
 echo "test_perf_run: $failures failed"
 [ $failures = 0 ]
