@@ -50,8 +50,10 @@ cell_failed() {
 	stop_vmm
 }
 
-# client_failed STATUS: the kind of failure of a network client run under timeout(1).
-client_failed() { if [ "$1" = 124 ] || [ "$1" = 137 ]; then echo stall; else echo error; fi; }
+# client_failed STATUS: the kind of failure of a network client run under timeout(1): coreutils'
+# timeout exits 124 (137 after KILL), the L1's busybox timeout with the child's own status, 143
+# (SIGTERM): each is a client that did not finish in time, a stall.
+client_failed() { case $1 in 124 | 137 | 143) echo stall ;; *) echo error ;; esac; }
 
 # The guest command line for each IOMMU mode (NESTED-KVM.md: lazy is the Debian default). The
 # DMA-remapping modes run without interrupt remapping (intremap=off: vmm's unit offers it, QEMU's

@@ -87,5 +87,18 @@ CASE_SKIP=vmm:strict check_case skip-finished 1 "ok" \
 CASE_MODES="strict lazy" CASE_SKIP=vmm:strict,qemu:strict check_case skip-then-run 1 "ok ok" \
 	"!vmm=(vmm|qemu) mode=strict" "^PERF: vmm=vmm mode=lazy status=ok$" "^PERF: vmm=qemu mode=lazy status=ok$"
 
+# A client killed by the L1's busybox timeout exits 143, not 124: a stall (retried), not an error.
+cat >"$tmp/cf.sh" <<EOF
+PERF_RUN_LIB=1 VMM=/nonexistent GUEST_DIR=/nonexistent WORK=$tmp
+. "$tmp/perf-run.sh"
+echo "\$(client_failed 124) \$(client_failed 137) \$(client_failed 143) \$(client_failed 1)"
+EOF
+if [ "$(sh "$tmp/cf.sh" 2>&1)" = "stall stall stall error" ]; then
+	echo "test_perf_run: ok client-timeouts"
+else
+	echo "test_perf_run: FAIL client-timeouts: $(sh "$tmp/cf.sh" 2>&1)"
+	failures=$((failures + 1))
+fi
+
 echo "test_perf_run: $failures failed"
 [ $failures = 0 ]
