@@ -21,8 +21,7 @@ void coalesced_io_init_ring(struct coalesced_io *c, struct kvm_coalesced_mmio_ri
 int coalesced_io_init_pio(struct coalesced_io *c, int vm_fd, void *vcpu_run, size_t run_size, long ring_page_offset,
 			  uint16_t port, uint32_t len, struct bus *pio, struct bus *mmio)
 {
-	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->lock, NULL);
+	coalesced_io_init_ring(c, NULL, 0, pio, mmio); /* no ring until KVM has one for us */
 	long page = sysconf(_SC_PAGESIZE);
 	if (ring_page_offset <= 0 || (size_t)(ring_page_offset + 1) * (size_t)page > run_size)
 		return -ENOTSUP;
@@ -32,8 +31,6 @@ int coalesced_io_init_pio(struct coalesced_io *c, int vm_fd, void *vcpu_run, siz
 	c->ring = (struct kvm_coalesced_mmio_ring *)((uint8_t *)vcpu_run + ring_page_offset * page);
 	/* KVM_COALESCED_MMIO_MAX, for the page size of this host. */
 	c->entries = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio));
-	c->pio = pio;
-	c->mmio = mmio;
 	return 0;
 }
 
@@ -44,9 +41,9 @@ void coalesced_io_drain(struct coalesced_io *c)
 	if (!r || __atomic_load_n(&r->first, __ATOMIC_RELAXED) == __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&c->lock);
-	uint32_t first = r->first;
-	while (c->ring && first != __atomic_load_n(&r->last, __ATOMIC_ACQUIRE)) {
-		uint32_t last = __atomic_load_n(&r->last, __ATOMIC_RELAXED);
+	uint32_t first = r->first, last;
+	/* c->ring: another vCPU may have dropped the ring while this one waited for the lock. */
+	while (c->ring && first != (last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))) {
 		if (first >= c->entries || last >= c->entries) {
 			/* Not what KVM writes: stop using the ring rather than index past it. */
 			log_err("coalesced I/O ring indices out of range (first %u, last %u, %u entries): no longer used",

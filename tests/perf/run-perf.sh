@@ -68,10 +68,12 @@ else
 		# more guests (PERF: L1-WEDGED) is run again, up to three boots in all, for the cells it
 		# did not finish; one that ran out of time is not.
 		[ $rc -ne 124 ] || break
-		done_cells=$(tr -d '\r' <"$log" | sed -n 's/^PERF: vmm=\([a-z0-9]*\) mode=\([a-z-]*\) status=.*/\1:\2/p')
+		tr -d '\r' <"$log" >"$work/attempt.log"
+		done_cells=$(sed -n 's/^PERF: vmm=\([a-z0-9]*\) mode=\([a-z-]*\) status=.*/\1:\2/p' "$work/attempt.log")
 		for c in $done_cells; do
-			tr -d '\r' <"$log" | grep -E "^PERF(LOG)?: vmm=${c%%:*} mode=${c#*:} " >>"$work/earlier.log"
-			# PERFLOG lines carry no cell name: keep the failed cells' logs with the last attempt.
+			# Their PERF lines only: PERFLOG lines name no cell, so an earlier L1 boot's failure
+			# logs are not carried into the report (its status and retried lines are).
+			grep "^PERF: vmm=${c%%:*} mode=${c#*:} " "$work/attempt.log" >>"$work/earlier.log"
 			skip=${skip:+$skip,}$c
 		done
 		[ -n "$done_cells" ] && echo "perf: the next L1 boot skips what this one finished: $skip"
