@@ -138,6 +138,9 @@ static inline void vtd_set_reg64(struct vtd *v, unsigned off, uint64_t x) { v->r
 /* vtd_translate.c */
 int vtd_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, bool record_fault,
 		  struct dma_translation *out);
+/* Up to `max` runs of the present 4 KiB leaves in the last-level table that maps iova (none for
+ * a superpage, pass-through or translation off); their number. Records no fault. */
+int vtd_prefetch(void *iommu, uint16_t rid, uint64_t iova, struct dma_translation *out, unsigned max);
 /* The domain id in rid's present, valid context entry; false when it cannot be determined. */
 bool vtd_context_domain(struct vtd *v, uint16_t rid, uint16_t *did);
 

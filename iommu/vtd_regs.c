@@ -205,7 +205,7 @@ static void vtd_mmio_write(void *opaque, uint64_t off, const void *data, unsigne
 
 const struct bus_ops vtd_mmio_ops = { .read = vtd_mmio_read, .write = vtd_mmio_write };
 
-static const struct dma_iommu_ops vtd_dma_ops = { .translate = vtd_translate };
+static const struct dma_iommu_ops vtd_dma_ops = { .translate = vtd_translate, .prefetch = vtd_prefetch };
 
 /* The capability values, explained in vtd.h. */
 static void vtd_reset(struct vtd *v)

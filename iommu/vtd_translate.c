@@ -5,6 +5,7 @@
 #include "vtd.h"
 
 #include <errno.h>
+#include <string.h>
 
 struct vtd_context {
 	unsigned tt;       /* VTD_TT_* */
@@ -136,9 +137,18 @@ static unsigned vtd_following_leaves(struct vtd *v, uint64_t table, unsigned idx
 	return n;
 }
 
-/* The second-level walk (3.6). Returns 0 with *out filled, or -EFAULT / -EACCES with *reason. */
+/* Where a walk ended: the table holding the leaf, its level, and the permission of the levels
+ * above it. */
+struct vtd_leaf_table {
+	uint64_t table;
+	unsigned level;
+	unsigned upper_perm;
+};
+
+/* The second-level walk (3.6). Returns 0 with *out filled (and *leaf, when not NULL), or -EFAULT
+ * / -EACCES with *reason. */
 static int vtd_walk(struct vtd *v, const struct vtd_context *ctx, uint64_t iova, unsigned access,
-		    struct dma_translation *out, unsigned *reason)
+		    struct dma_translation *out, unsigned *reason, struct vtd_leaf_table *leaf)
 {
 	unsigned fr_access = access & DMA_PERM_WRITE ? VTD_FR_WRITE : VTD_FR_READ;
 	/* Beyond the context's address width (and MGAW, 48, which is never smaller). */
@@ -179,6 +189,8 @@ static int vtd_walk(struct vtd *v, const struct vtd_context *ctx, uint64_t iova,
 			*out = (struct dma_translation){
 				.iova = iova & ~(page - 1), .gpa = gpa, .len = page * (1 + more), .perm = perm,
 			};
+			if (leaf)
+				*leaf = (struct vtd_leaf_table){ .table = table, .level = level, .upper_perm = upper_perm };
 			return 0;
 		}
 		table = pte & VTD_SL_ADDR;
@@ -221,7 +233,7 @@ int vtd_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, boo
 		vtd_note_domain(v, rid, ctx.did);
 		if (ctx.tt == VTD_TT_PASS_THROUGH)
 			return vtd_identity(v, iova, out);
-		ret = vtd_walk(v, &ctx, iova, access, out, &reason);
+		ret = vtd_walk(v, &ctx, iova, access, out, &reason, NULL);
 		if (!ret)
 			return 0;
 	}
@@ -233,4 +245,52 @@ int vtd_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, boo
 	else
 		vtd_record_fault(v, rid, iova, access & DMA_PERM_WRITE, reason);
 	return ret;
+}
+
+/* Hardware may cache any present translation, not only the ones requests needed: software must
+ * invalidate after changing any present entry (chapter 6), and with CM=0 only non-present
+ * entries are never cached. So a miss may be answered with the other
+ * present 4 KiB leaves of the last-level table that maps iova as well: a strict-mode guest maps
+ * a ring's worth of buffers at IOVAs side by side (its allocator reuses freed ones) before the
+ * device reads the first. Runs are coalesced as the walk does (contiguous, same permission). */
+int vtd_prefetch(void *iommu, uint16_t rid, uint64_t iova, struct dma_translation *out, unsigned max)
+{
+	struct vtd *v = iommu;
+	if (!(vtd_reg32(v, VTD_REG_GSTS) & VTD_GSTS_TES) || !max)
+		return 0;
+	struct vtd_context ctx;
+	if (vtd_read_context(v, rid, &ctx) || ctx.tt == VTD_TT_PASS_THROUGH)
+		return 0;
+	vtd_note_domain(v, rid, ctx.did);
+	struct dma_translation t;
+	struct vtd_leaf_table leaf;
+	unsigned reason;
+	if (vtd_walk(v, &ctx, iova, 0, &t, &reason, &leaf) || leaf.level != 1)
+		return 0;
+	uint64_t e[VTD_SL_ENTRIES];
+	if (guest_read(v->space->mem, leaf.table, e, sizeof(e)))
+		return 0;
+	uint64_t base = iova & ~(((uint64_t)VTD_SL_ENTRIES << VTD_PAGE_SHIFT) - 1);
+	struct dma_translation all[VTD_SL_ENTRIES];
+	unsigned n = 0, near = 0;
+	for (unsigned i = 0; i < VTD_SL_ENTRIES; i++) {
+		unsigned perm = leaf.upper_perm & (unsigned)e[i] & DMA_PERM_RW;
+		if (!perm || vtd_pte_reserved(v, 1, e[i]))
+			continue;
+		uint64_t page_iova = base + ((uint64_t)i << VTD_PAGE_SHIFT), gpa = e[i] & VTD_SL_ADDR;
+		struct dma_translation *last = n ? &all[n - 1] : NULL;
+		if (last && last->iova + last->len == page_iova && last->gpa + last->len == gpa && last->perm == perm)
+			last->len += 1ULL << VTD_PAGE_SHIFT;
+		else
+			all[n++] = (struct dma_translation){ .iova = page_iova, .gpa = gpa, .len = 1ULL << VTD_PAGE_SHIFT, .perm = perm };
+		if (page_iova <= iova)
+			near = n - 1;
+	}
+	/* The `max` runs around the asked one: the buffers posted with it. */
+	unsigned lo = near > max / 2 ? near - max / 2 : 0;
+	if (lo + max > n)
+		lo = n > max ? n - max : 0;
+	unsigned count = n - lo < max ? n - lo : max;
+	memcpy(out, all + lo, count * sizeof(*out));
+	return (int)count;
 }

@@ -54,6 +54,82 @@ static uint64_t host_run(const struct guest_memory *mem, const struct dma_transl
 	return 0;
 }
 
+/* Which pages vhost holds, per 2 MiB IOVA window (struct vhost_iotlb_window). */
+#define WINDOW_SIZE ((uint64_t)VHOST_IOTLB_WINDOW_PAGES << 12)
+
+static bool page_bit(const uint64_t *bits, unsigned i) { return bits[i / 64] >> (i % 64) & 1; }
+static void set_page_bit(uint64_t *bits, unsigned i, bool on)
+{
+	if (on)
+		bits[i / 64] |= 1ULL << (i % 64);
+	else
+		bits[i / 64] &= ~(1ULL << (i % 64));
+}
+
+/* The window at `base`, made from the least recently used one when `create` (forgetting what it
+ * knew only costs duplicate updates later). A window in use has a non-zero stamp. */
+static struct vhost_iotlb_window *window_get(struct vhost_net *vh, uint64_t base, bool create)
+{
+	struct vhost_iotlb_window *oldest = &vh->windows[0];
+	for (unsigned i = 0; i < VHOST_IOTLB_WINDOWS; i++) {
+		struct vhost_iotlb_window *w = &vh->windows[i];
+		if (w->stamp && w->base == base) {
+			w->stamp = ++vh->window_clock;
+			return w;
+		}
+		if (w->stamp < oldest->stamp)
+			oldest = w;
+	}
+	if (!create)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->base = base;
+	oldest->stamp = ++vh->window_clock;
+	return oldest;
+}
+
+void vhost_iotlb_forget_held(struct vhost_net *vh)
+{
+	memset(vh->windows, 0, sizeof(vh->windows));
+	vh->window_clock = 0;
+}
+
+/* An UPDATE of [iova, iova + len) went to vhost: one entry there. Only page-aligned entries
+ * inside one window are noted (the others are rings or large runs a prefetch never sends). */
+static void held_note(struct vhost_net *vh, uint64_t iova, uint64_t len)
+{
+	if (!vh->prefetch || !len || ((iova | len) & 0xFFF) || iova / WINDOW_SIZE != (iova + len - 1) / WINDOW_SIZE)
+		return;
+	struct vhost_iotlb_window *w = window_get(vh, iova & ~(WINDOW_SIZE - 1), true);
+	unsigned first = (unsigned)((iova & (WINDOW_SIZE - 1)) >> 12);
+	for (unsigned i = first; i < first + (len >> 12); i++) {
+		set_page_bit(w->held, i, true);
+		set_page_bit(w->joined, i, i > first);
+	}
+}
+
+/* An INVALIDATE of [first, last] went to vhost, which drops every entry overlapping it, whole:
+ * the pages of those entries are no longer held. */
+static void held_drop(struct vhost_net *vh, uint64_t first, uint64_t last)
+{
+	for (unsigned k = 0; k < VHOST_IOTLB_WINDOWS; k++) {
+		struct vhost_iotlb_window *w = &vh->windows[k];
+		uint64_t w_last = w->base + WINDOW_SIZE - 1;
+		if (!w->stamp || last < w->base || first > w_last)
+			continue;
+		unsigned a = first <= w->base ? 0 : (unsigned)((first - w->base) >> 12);
+		unsigned b = last >= w_last ? VHOST_IOTLB_WINDOW_PAGES - 1 : (unsigned)((last - w->base) >> 12);
+		while (a > 0 && page_bit(w->joined, a))
+			a--;
+		while (b + 1 < VHOST_IOTLB_WINDOW_PAGES && page_bit(w->joined, b + 1))
+			b++;
+		for (unsigned i = a; i <= b; i++) {
+			set_page_bit(w->held, i, false);
+			set_page_bit(w->joined, i, false);
+		}
+	}
+}
+
 static void shadow_remove(struct vhost_net *vh, unsigned i)
 {
 	vh->shadow[i] = vh->shadow[--vh->nshadow];
@@ -65,6 +141,8 @@ static int send_invalidate(struct vhost_net *vh, uint64_t iova, uint64_t size)
 {
 	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_INVALIDATE, iova, size ? size : UINT64_MAX, 0, 0);
 	int ret = send_msg(vh, &m);
+	uint64_t last = size && iova + size - 1 >= iova ? iova + size - 1 : UINT64_MAX;
+	held_drop(vh, iova, last); /* even after an error: vhost may have dropped them */
 	if (ret)
 		log_guest("vhost-iotlb: invalidating 0x%llx+0x%llx failed: %s", (unsigned long long)iova,
 			  (unsigned long long)size, strerror(-ret));
@@ -107,6 +185,9 @@ static uint64_t publish_locked(struct vhost_net *vh, const struct dma_translatio
 	struct vhost_msg_v2 m = vhost_iotlb_msg(VHOST_IOTLB_UPDATE, run_iova, len, (uintptr_t)host, (uint8_t)t->perm);
 	*err = send_msg(vh, &m);
 	if (!*err) {
+		held_note(vh, run_iova, len);
+		if (++vh->updates_since_forget >= VHOST_IOTLB_SHADOW / 2)
+			vhost_iotlb_forget_answered(vh);
 		vh->stats.updates++;
 		vh->stats.update_bytes += len;
 		shadow_add(vh, run_iova, len, t->gpa + (run_iova - t->iova), (uint8_t)t->perm);
@@ -190,6 +271,51 @@ static void note_answered(struct vhost_net *vh, uint64_t iova)
 void vhost_iotlb_forget_answered(struct vhost_net *vh)
 {
 	vh->nanswered = 0;
+	vh->updates_since_forget = 0;
+}
+
+/* Whether page p needs no prefetch: it is in the missed run, or vhost holds it. */
+static bool prefetch_skips(const struct vhost_iotlb_window *w, const struct dma_translation *missed, uint64_t p)
+{
+	return (p >= missed->iova && p - missed->iova < missed->len) ||
+	       page_bit(w->held, (unsigned)((p & (WINDOW_SIZE - 1)) >> 12));
+}
+
+/* Sends the other mapped pages of the missed page's last-level table that vhost does not hold,
+ * before the miss's own answer (vhost wakes the stalled queue at the UPDATE that covers the
+ * missed address, and then the buffers posted beside it are there already). A strict-mode guest
+ * maps a ring's worth of receive buffers, side by side in IOVA, before the device uses the
+ * first, and unmaps each one after: without this, every buffer costs vhost a miss, a round trip
+ * through vmm's loop while its queue waits. */
+static void prefetch_near(struct vhost_net *vh, uint16_t rid, const struct dma_translation *missed, uint64_t iova)
+{
+	struct dma_translation runs[VHOST_IOTLB_PREFETCH];
+	int n = dma_prefetch_locked(vh->dma, rid, iova, runs, VHOST_IOTLB_PREFETCH);
+	if (n <= 0)
+		return;
+	struct vhost_iotlb_window *w = window_get(vh, iova & ~(WINDOW_SIZE - 1), true);
+	for (int k = 0; k < n; k++) {
+		const struct dma_translation *r = &runs[k];
+		uint64_t p = r->iova, end = r->iova + r->len;
+		while (p < end) {
+			while (p < end && prefetch_skips(w, missed, p))
+				p += 4096;
+			uint64_t q = p;
+			while (q < end && !prefetch_skips(w, missed, q))
+				q += 4096;
+			if (q == p)
+				break;
+			struct dma_translation part = { .iova = p, .gpa = r->gpa + (p - r->iova), .len = q - p, .perm = r->perm };
+			int err;
+			publish_locked(vh, &part, p, &err);
+			if (err == -EFAULT) /* not RAM: nothing vhost could use */
+				break;
+			if (err)
+				return;
+			vh->stats.prefetched++;
+			p = q;
+		}
+	}
 }
 
 static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
@@ -232,6 +358,10 @@ static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
 		dma_unlock(vh->dma);
 		return;
 	}
+	uint64_t run_iova;
+	uint8_t *host;
+	if (vh->prefetch && host_run(vh->dma->mem, &t, iova, &run_iova, &host)) /* only with an answer */
+		prefetch_near(vh, rid, &t, iova);
 	publish_locked(vh, &t, iova, &ret);
 	if (!ret)
 		note_answered(vh, iova);

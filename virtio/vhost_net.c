@@ -68,6 +68,8 @@ int vhost_net_open(struct vhost_net *vh, int vhost_fd, struct dma_space *dma, st
 	 * covers against the tables: measured in the nested L1, it made strict mode slower (rx 16-38
 	 * against 62 Mbit/s, tx 5-8 against 162), since each unmap then costs vhost several
 	 * messages, each taking all its queue locks. */
+	const char *prefetch = getenv("VMM_IOTLB_PREFETCH");
+	vh->prefetch = !(prefetch && !strcmp(prefetch, "0"));
 	const char *exact = getenv("VMM_IOTLB_EXACT");
 	if (exact && !strcmp(exact, "1")) {
 		vh->shadow = calloc(VHOST_IOTLB_SHADOW, sizeof(*vh->shadow));
@@ -149,6 +151,7 @@ static int prime_rings(struct vhost_net *vh)
 	vh->nshadow = vh->victim = 0; /* VHOST_SET_FEATURES started vhost on an empty IOTLB */
 	vh->nhistory = 0;
 	vhost_iotlb_forget_answered(vh);
+	vhost_iotlb_forget_held(vh);
 	int ret = vhost_iotlb_prime_rings_locked(vh, true);
 	dma_unlock(vh->dma);
 	return ret;
@@ -256,6 +259,7 @@ int vhost_net_stop(struct vhost_net *vh)
 	vh->iotlb = false;
 	vh->nshadow = vh->victim = 0;
 	vhost_iotlb_forget_answered(vh);
+	vhost_iotlb_forget_held(vh);
 	dma_unlock(vh->dma);
 	dma_remove_listener(vh->dma, vh);
 	/* RESET_OWNER stops both backends, flushes the workers and frees the IOTLB and memory table;

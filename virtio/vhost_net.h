@@ -19,6 +19,9 @@
 #define VHOST_IOTLB_SHADOW 2048     /* vhost keeps at most 2048 entries (drivers/vhost/vhost.c) */
 #define VHOST_IOTLB_ANSWERED 64     /* missed pages answered since the last invalidation, kept */
 #define VHOST_IOTLB_HISTORY 1024    /* missed pages answered lately, invalidations or not */
+#define VHOST_IOTLB_PREFETCH 64     /* runs a miss may send besides its own (see handle_miss) */
+#define VHOST_IOTLB_WINDOWS 4       /* 2 MiB IOVA windows whose pages vhost is known to hold */
+#define VHOST_IOTLB_WINDOW_PAGES 512
 
 struct virtio_pci;
 
@@ -36,6 +39,17 @@ struct vhost_iotlb_stats {
 	uint64_t duplicates;    /* misses for a page already answered and not invalidated since: skipped */
 	uint64_t stale;         /* misses for a page answered lately that no longer translates: refused
 				 * without a fault record (a duplicate read after the guest's unmap) */
+	uint64_t prefetched;    /* updates sent with a miss's answer for other mapped pages near it */
+};
+
+/* The pages of one 2 MiB IOVA window that vhost holds an entry for (an UPDATE sent and no
+ * INVALIDATE over it since), so that a prefetch sends only the others: vhost does not merge a
+ * second UPDATE of the same range, it adds an entry, and its 2048 fill up. */
+struct vhost_iotlb_window {
+	uint64_t base;  /* 2 MiB aligned IOVA */
+	uint64_t held[VHOST_IOTLB_WINDOW_PAGES / 64];
+	uint64_t joined[VHOST_IOTLB_WINDOW_PAGES / 64]; /* page i is in page i-1's entry */
+	uint64_t stamp; /* last use, for replacement; 0: unused */
 };
 
 /* What vmm told vhost its IOTLB holds: every UPDATE sent and not yet invalidated. vhost may hold
@@ -67,8 +81,16 @@ struct vhost_net {
 	 * page no longer translates, and is refused without a fault record. */
 	uint64_t answered[VHOST_IOTLB_ANSWERED];
 	unsigned nanswered;
+	/* UPDATEs since answered was last emptied: past half of vhost's 2048 entries, an answered
+	 * page may have been retired there, and answered is emptied (prefetch sends many). */
+	unsigned updates_since_forget;
 	uint64_t history[VHOST_IOTLB_HISTORY];
 	unsigned nhistory;
+	/* Prefetch (on unless VMM_IOTLB_PREFETCH=0): a miss is answered with the other mapped pages
+	 * of its last-level table too, those vhost does not hold yet. */
+	bool prefetch;
+	struct vhost_iotlb_window windows[VHOST_IOTLB_WINDOWS];
+	uint64_t window_clock;
 	struct vhost_iotlb_stats stats;
 };
 
@@ -109,6 +131,8 @@ int vhost_iotlb_prime_locked(struct vhost_net *vh, uint64_t iova, uint64_t len, 
 int vhost_iotlb_prime_rings_locked(struct vhost_net *vh, bool stop_at_error);
 /* vhost's IOTLB was emptied or cut (an INVALIDATE, a new start): no miss is a duplicate. */
 void vhost_iotlb_forget_answered(struct vhost_net *vh);
+/* vhost's IOTLB is empty (a new start, a stop): it holds no page. Lock held. */
+void vhost_iotlb_forget_held(struct vhost_net *vh);
 /* Event-loop callbacks: IOTLB misses, vring errors. */
 bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents);
 bool vhost_iotlb_on_vring_error(void *opaque, int fd, unsigned revents);

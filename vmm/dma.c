@@ -43,6 +43,13 @@ int dma_translate_locked(struct dma_space *s, uint16_t rid, uint64_t iova, unsig
 	return -EFAULT;
 }
 
+int dma_prefetch_locked(struct dma_space *s, uint16_t rid, uint64_t iova, struct dma_translation *out, unsigned max)
+{
+	if (!s->ops || !s->ops->prefetch)
+		return 0;
+	return s->ops->prefetch(s->iommu, rid, iova, out, max);
+}
+
 static int dma_copy(struct dma_space *s, uint16_t rid, uint64_t iova, void *buf, size_t len, bool is_write)
 {
 	uint8_t *p = buf;

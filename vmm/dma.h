@@ -38,6 +38,10 @@ struct dma_iommu_ops {
 	 * the hardware would (when record_fault is true). */
 	int (*translate)(void *iommu, uint16_t rid, uint64_t iova, unsigned access, bool record_fault,
 			 struct dma_translation *out);
+	/* Optional, lock held: translations near iova that a cache may hold ahead of their use
+	 * (what the IOMMU would let its own IOTLB prefetch), up to `max` runs into `out`; their
+	 * number. Never records a fault. */
+	int (*prefetch)(void *iommu, uint16_t rid, uint64_t iova, struct dma_translation *out, unsigned max);
 };
 
 /* Told of ranges whose translations may have changed: [first, last] inclusive, in IOVA. Called
@@ -76,6 +80,10 @@ void dma_unlock(struct dma_space *s);
  * -EFAULT outside RAM. */
 int dma_translate_locked(struct dma_space *s, uint16_t rid, uint64_t iova, unsigned access, bool record_fault,
 			 struct dma_translation *out) __must_check;
+
+/* Lock held. Up to `max` runs near iova that are mapped now (see dma_iommu_ops.prefetch); 0 for
+ * the identity space, whose translate() already answers with a whole RAM region. */
+int dma_prefetch_locked(struct dma_space *s, uint16_t rid, uint64_t iova, struct dma_translation *out, unsigned max);
 
 /* Copy from/to device-visible memory, translating page by page; -EFAULT / -EACCES as above
  * (a fault is recorded). Take the lock themselves. */

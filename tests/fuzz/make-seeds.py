@@ -341,6 +341,8 @@ def vhost_seeds():
     seeds["vtd"] = bytes([0x11]) + struct.pack("<HII", 0x08, ROOT, QUEUE) + m.encode() + ops
     # The same without the shadow (every invalidation forwarded as it is).
     seeds["vtd-no-shadow"] = bytes([0x31]) + struct.pack("<HII", 0x08, ROOT, QUEUE) + m.encode() + ops
+    # ... and with the prefetch of a miss's neighbours (as vmm runs by default).
+    seeds["vtd-prefetch"] = bytes([0x71]) + struct.pack("<HII", 0x08, ROOT, QUEUE) + m.encode() + ops
 
     # VT-d, 3-level device, and a pass-through one.
     m = Mem()

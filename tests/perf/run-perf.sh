@@ -20,7 +20,7 @@ short) reps=3 secs=5 rrn=2000 l1_limit=4500 ;;
 full) reps=5 secs=15 rrn=10000 l1_limit=9000 ;;
 *) echo "run-perf: unknown level '$level' (quick, short or full)" >&2; exit 2 ;;
 esac
-modes=${PERF_MODES:-noiommu,strict,lazy,passthrough,strict-ir}
+modes=${PERF_MODES:-noiommu,strict,lazy,passthrough,strict-ir,passthrough-ir}
 mkdir -p "$outdir"
 log=$outdir/perf-raw.log
 work=$(mktemp -d)

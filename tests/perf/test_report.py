@@ -96,6 +96,19 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.row(md, "| strict | guest RX")[3:6], ["73", "52", "1.37 (QEMU 7.2)"])
         self.assertEqual(self.row(md, "| RSS after boot")[1:], ["200000", "300000", "350000", "0.67 (QEMU 7.2)"])
 
+    def test_ir_pairs(self):
+        # Interrupt remapping on against off, per DMA mode and VMM; a pair with a cell missing
+        # has no ratio.
+        res = self.res(BOTH + lines("vmm", "strict-ir", guest_rx_mbits=50, guest_tx_mbits=60)
+                       + lines("qemu", "strict-ir", guest_rx_mbits=73, guest_tx_mbits=100)
+                       + lines("vmm", "passthrough", guest_rx_mbits=800) + lines("vmm", "passthrough-ir", guest_rx_mbits=780)
+                       + lines("qemu10", "passthrough", guest_rx_mbits=700)
+                       + lines("qemu10", "passthrough-ir", guest_rx_mbits=770))
+        md = report.markdown(res)
+        self.assertEqual(self.row(md, "| strict-ir / strict | guest RX")[2:], ["0.50", "1.00", "—"])
+        self.assertEqual(self.row(md, "| strict-ir / strict | guest TX")[2:], ["0.50", "0.80", "—"])
+        self.assertEqual(self.row(md, "| passthrough-ir / passthrough | guest RX")[2:], ["0.97", "—", "1.10"])
+
     def test_failed_peer_does_not_compete(self):
         res = self.res(BOTH + LAZY)
         self.assertEqual(self.best(res, "lazy", "guest_rx_mbits"), "qemu10")

@@ -43,6 +43,118 @@ static int fake_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned acc
 
 static const struct dma_iommu_ops fake_ops = { .translate = fake_translate };
 
+/* The scripted IOMMU's prefetch: the runs in pf_runs, whatever the address. */
+static struct dma_translation pf_runs[8];
+static unsigned pf_nruns;
+static int fake_prefetch(void *iommu, uint16_t rid, uint64_t iova, struct dma_translation *out, unsigned max)
+{
+	(void)iommu;
+	(void)iova;
+	CHECK_EQ(rid, 0x08);
+	unsigned n = pf_nruns < max ? pf_nruns : max;
+	memcpy(out, pf_runs, n * sizeof(*out));
+	return (int)n;
+}
+static const struct dma_iommu_ops fake_prefetch_ops = { .translate = fake_translate, .prefetch = fake_prefetch };
+
+/* The next message is an UPDATE of [iova, iova + size) with perm. */
+static bool next_update(uint64_t iova, uint64_t size, uint8_t perm)
+{
+	struct vhost_msg_v2 m;
+	return next_msg(&m) && m.iotlb.type == VHOST_IOTLB_UPDATE && m.iotlb.iova == iova && m.iotlb.size == size &&
+	       m.iotlb.perm == perm;
+}
+
+/* A miss brings the other mapped pages its IOMMU offers, those vhost does not hold yet, before
+ * its own answer; an INVALIDATE makes the pages of every entry it overlaps new again. */
+static void test_prefetch(struct dma_space *dma, struct vhost_net *vh)
+{
+	struct vhost_msg_v2 m;
+	dma_space_set_iommu(dma, &fake_prefetch_ops, NULL);
+	vh->prefetch = true;
+	vhost_iotlb_forget_held(vh);
+	vhost_iotlb_forget_answered(vh);
+	map_iova = 0x10000, map_len = 0x3000, map_gpa = 0x200000, map_perm = DMA_PERM_RW, hole = 0;
+	pf_runs[0] = (struct dma_translation){ .iova = 0x10000, .gpa = 0x200000, .len = 0x3000, .perm = DMA_PERM_RW };
+	pf_runs[1] = (struct dma_translation){ .iova = 0x20000, .gpa = 0x300000, .len = 0x1000, .perm = DMA_PERM_RW };
+	pf_runs[2] = (struct dma_translation){ .iova = 0x22000, .gpa = 0x302000, .len = 0x2000, .perm = DMA_PERM_READ };
+	pf_nruns = 3;
+	uint64_t before = vh->stats.prefetched;
+	send_miss(0x11000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	CHECK(next_update(0x20000, 0x1000, VHOST_ACCESS_RW));
+	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
+	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW)); /* the missed run last: it wakes the queue */
+	CHECK(!next_msg(&m));
+	CHECK_EQ(vh->stats.prefetched - before, 2);
+	/* A page flush inside the two-page entry: vhost drops that whole entry, so both its pages are
+	 * sent again by the next prefetch, and a new mapping too; the held ones are not. */
+	vhost_iotlb_invalidate(vh, 0x23000, 0x23fff);
+	CHECK(next_msg(&m));
+	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_INVALIDATE);
+	pf_runs[3] = (struct dma_translation){ .iova = 0x30000, .gpa = 0x400000, .len = 0x1000, .perm = DMA_PERM_RW };
+	pf_nruns = 4;
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
+	CHECK(next_update(0x30000, 0x1000, VHOST_ACCESS_RW));
+	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
+	CHECK(!next_msg(&m));
+	/* A run that vhost holds in part: only the part it lacks goes (page 0x21000 is new). */
+	pf_runs[1].len = 0x2000;
+	pf_runs[1].perm = DMA_PERM_RW;
+	vhost_iotlb_invalidate(vh, 0x50000, 0x50fff); /* forgets the answered miss, holds the rest */
+	CHECK(next_msg(&m));
+	send_miss(0x12000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	CHECK(next_update(0x21000, 0x1000, VHOST_ACCESS_RW));
+	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
+	CHECK(!next_msg(&m));
+	/* A global flush: vhost holds nothing, everything goes again. */
+	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
+	while (next_msg(&m))
+		;
+	pf_runs[1].len = 0x1000;
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	CHECK(next_update(0x20000, 0x1000, VHOST_ACCESS_RW));
+	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
+	CHECK(next_update(0x30000, 0x1000, VHOST_ACCESS_RW));
+	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
+	CHECK(!next_msg(&m));
+	/* A prefetched run outside RAM is skipped; the rest still goes. */
+	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
+	while (next_msg(&m))
+		;
+	pf_runs[1].gpa = 64 * MiB;
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
+	CHECK(next_update(0x30000, 0x1000, VHOST_ACCESS_RW));
+	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
+	CHECK(!next_msg(&m));
+	pf_runs[1].gpa = 0x300000;
+	/* A miss that gets no answer (its own page is not RAM) brings nothing either. */
+	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
+	while (next_msg(&m))
+		;
+	map_gpa = 64 * MiB;
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	CHECK(!next_msg(&m));
+	map_gpa = 0x200000;
+	/* Off: the miss's own run only. */
+	vh->prefetch = false;
+	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
+	while (next_msg(&m))
+		;
+	send_miss(0x10000, VHOST_ACCESS_RO);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
+	CHECK(!next_msg(&m));
+	dma_space_set_iommu(dma, &fake_ops, NULL);
+}
+
 int main(void)
 {
 	struct guest_memory mem;
@@ -305,6 +417,9 @@ int main(void)
 	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_UPDATE);
 	CHECK_EQ(vh.nshadow, VHOST_IOTLB_SHADOW);
 	free(vh.shadow);
+	vh.shadow = NULL;
+	vh.nshadow = 0;
+	test_prefetch(&dma, &vh);
 
 	vhost_harness_fini(&vh);
 	dma_space_destroy(&dma);

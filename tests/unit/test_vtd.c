@@ -221,6 +221,61 @@ static void test_runs(void)
 	CHECK_EQ(t.len, 0x1000);
 }
 
+static int prefetch(uint16_t rid, uint64_t iova, struct dma_translation *out, unsigned max)
+{
+	dma_lock(&space);
+	int n = dma_prefetch_locked(&space, rid, iova, out, max);
+	dma_unlock(&space);
+	return n;
+}
+
+/* The present 4 KiB leaves of the last-level table that maps the asked address, as runs; never a
+ * fault, nothing for superpages, pass-through, translation off or an unmapped address. */
+static void test_prefetch(void)
+{
+	struct dma_translation r[8];
+	setup(false);
+	map(pgd_a, 4, 0x30000000, DATA, 1, VTD_SL_R | VTD_SL_W);
+	map(pgd_a, 4, 0x30001000, DATA + 0x1000, 1, VTD_SL_R | VTD_SL_W);
+	map(pgd_a, 4, 0x30002000, DATA + 0x2000, 1, VTD_SL_R);           /* a permission change */
+	map(pgd_a, 4, 0x30005000, DATA + 0x9000, 1, VTD_SL_R | VTD_SL_W); /* the asked page */
+	map(pgd_a, 4, 0x30006000, DATA + 0xA000, 1, VTD_SL_R | VTD_SL_TM); /* reserved without DT */
+	map(pgd_a, 4, 0x301FF000, DATA + 0xB000, 1, VTD_SL_W);             /* write-only */
+	map(pgd_a, 4, 0x30200000, DATA + 0xC000, 1, VTD_SL_R | VTD_SL_W); /* the next table */
+	CHECK_EQ(prefetch(RID_A, 0x30005123, r, 8), 4);
+	CHECK(r[0].iova == 0x30000000 && r[0].gpa == DATA && r[0].len == 0x2000 && r[0].perm == DMA_PERM_RW);
+	CHECK(r[1].iova == 0x30002000 && r[1].gpa == DATA + 0x2000 && r[1].len == 0x1000 && r[1].perm == DMA_PERM_READ);
+	CHECK(r[2].iova == 0x30005000 && r[2].gpa == DATA + 0x9000 && r[2].len == 0x1000);
+	CHECK(r[3].iova == 0x301FF000 && r[3].perm == DMA_PERM_WRITE);
+	CHECK_EQ(prefetch(RID_A, 0x30000000, r, 2), 2);                    /* at most max, around it */
+	CHECK_EQ(r[1].iova, 0x30002000);
+	CHECK_EQ(prefetch(RID_A, 0x301FF000, r, 2), 2);
+	CHECK(r[0].iova == 0x30005000 && r[1].iova == 0x301FF000);
+	CHECK_EQ(prefetch(RID_A, 0x30005000, r, 3), 3);
+	CHECK(r[0].iova == 0x30002000 && r[1].iova == 0x30005000 && r[2].iova == 0x301FF000);
+	CHECK_EQ(prefetch(RID_A, 0x30200000, r, 8), 1);
+	CHECK_EQ(r[0].gpa, DATA + 0xC000);
+	/* An upper level without write permission takes it from every leaf. */
+	put64(slot(pgd_a, 4, 0x50000000, 2), alloc_table() | VTD_SL_R);
+	map(pgd_a, 4, 0x50000000, DATA, 1, VTD_SL_R | VTD_SL_W);
+	map(pgd_a, 4, 0x50003000, DATA + 0x3000, 1, VTD_SL_W);             /* no permission left */
+	CHECK_EQ(prefetch(RID_A, 0x50000000, r, 8), 1);
+	CHECK_EQ(r[0].perm, DMA_PERM_READ);
+	/* Nothing to prefetch: an unmapped address (and no fault recorded for it), a superpage, a
+	 * pass-through context, translation off, the identity space. */
+	CHECK_EQ(prefetch(RID_A, 0x30400000, r, 8), 0);
+	CHECK_EQ(prefetch(RID_A, 0x30005000, r, 0), 0);
+	map(pgd_a, 4, 0x40000000, 0x400000, 2, VTD_SL_R | VTD_SL_W);
+	CHECK_EQ(prefetch(RID_A, 0x40000000, r, 8), 0);
+	CHECK_EQ(prefetch(RID_E, 0x30005000, r, 8), 0);
+	CHECK_EQ(rd32(VTD_REG_FSTS) & VTD_FSTS_PPF, 0);
+	gcmd(0, (uint32_t)VTD_GCMD_TE);
+	CHECK_EQ(prefetch(RID_A, 0x30005000, r, 8), 0);
+	dma_space_set_iommu(&space, NULL, NULL);
+	CHECK_EQ(prefetch(RID_A, 0x30005000, r, 8), 0);
+	setup(false); /* the unit again (vtd_init sets the space's IOMMU) */
+}
+
 static void test_contexts(void)
 {
 	struct dma_translation t;
@@ -310,6 +365,7 @@ int main(void)
 	test_walks();
 	test_reserved_bits();
 	test_runs();
+	test_prefetch();
 	test_contexts();
 	return harness_fini("vtd");
 }
