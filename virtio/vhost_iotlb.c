@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio_pci.h"
@@ -318,17 +319,32 @@ static void prefetch_near(struct vhost_net *vh, uint16_t rid, const struct dma_t
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void handle_miss_locked(struct vhost_net *vh, uint64_t iova, uint8_t perm);
+
+/* One MISS: answered under the DMA space's lock, timed for the stats. */
 static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
 {
+	uint64_t t0 = now_ns();
 	dma_lock(vh->dma);
+	handle_miss_locked(vh, iova, perm);
+	vh->stats.miss_ns += now_ns() - t0;
+	dma_unlock(vh->dma);
+}
+
+static void handle_miss_locked(struct vhost_net *vh, uint64_t iova, uint8_t perm)
+{
 	vh->stats.misses++;
-	if (!vh->iotlb) { /* a miss from before a reset */
-		dma_unlock(vh->dma);
+	if (!vh->iotlb) /* a miss from before a reset */
 		return;
-	}
 	if (page_in(vh->answered, vh->nanswered, VHOST_IOTLB_ANSWERED, iova >> 12)) {
 		vh->stats.duplicates++; /* vhost has the entry, or the UPDATE is on its way */
-		dma_unlock(vh->dma);
 		return;
 	}
 	uint16_t rid = vh->vp->pci.rid;
@@ -338,7 +354,6 @@ static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
 		vh->stats.unanswered++;
 		log_guest("vhost-iotlb: %s: DMA at iova 0x%llx while bus mastering is off: not answered",
 			  vh->vp->pci.name, (unsigned long long)iova);
-		dma_unlock(vh->dma);
 		return;
 	}
 	struct dma_translation t;
@@ -355,7 +370,6 @@ static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
 			vh->stats.stale++;
 		else
 			record_fault_once(vh, rid, iova, need);
-		dma_unlock(vh->dma);
 		return;
 	}
 	uint64_t run_iova;
@@ -370,7 +384,6 @@ static void handle_miss(struct vhost_net *vh, uint64_t iova, uint8_t perm)
 		log_guest("vhost-iotlb: %s: cannot answer the miss at iova 0x%llx: %s", vh->vp->pci.name,
 			  (unsigned long long)iova, strerror(-ret));
 	}
-	dma_unlock(vh->dma);
 }
 
 bool vhost_iotlb_on_message(void *opaque, int fd, unsigned revents)
@@ -438,9 +451,18 @@ static void republish(struct vhost_net *vh, uint64_t from, uint64_t to)
 	}
 }
 
+static void invalidate_locked(struct vhost_net *vh, uint64_t first, uint64_t last);
+
 void vhost_iotlb_invalidate(void *opaque, uint64_t first, uint64_t last)
 {
 	struct vhost_net *vh = opaque;
+	uint64_t t0 = now_ns();
+	invalidate_locked(vh, first, last);
+	vh->stats.inval_ns += now_ns() - t0;
+}
+
+static void invalidate_locked(struct vhost_net *vh, uint64_t first, uint64_t last)
+{
 	vh->nfaulted = 0; /* a new mapping may come; a later failure is news again */
 	vhost_iotlb_forget_answered(vh); /* vhost may no longer hold what was answered */
 	if (!vh->iotlb)

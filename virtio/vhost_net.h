@@ -40,6 +40,10 @@ struct vhost_iotlb_stats {
 	uint64_t stale;         /* misses for a page answered lately that no longer translates: refused
 				 * without a fault record (a duplicate read after the guest's unmap) */
 	uint64_t prefetched;    /* updates sent with a miss's answer for other mapped pages near it */
+	uint64_t miss_ns;       /* time vmm spent answering misses (the wait for the DMA space's
+				 * lock, the walk, the prefetch, the UPDATEs) */
+	uint64_t inval_ns;      /* time vmm spent on the guest's invalidations (INVALIDATEs and what
+				 * follows them), inside the vCPU's exit */
 };
 
 /* The pages of one 2 MiB IOVA window that vhost holds an entry for (an UPDATE sent and no

@@ -579,13 +579,14 @@ void vm_print_dma_stats(struct vm *vm, FILE *f)
 	if (vm->net && virtio_pci_uses_iommu(&vm->net->vp)) {
 		struct vhost_iotlb_stats st;
 		vhost_net_get_stats(&vm->net->vhost, &st);
-		fprintf(f, "vmm: vhost-iotlb: misses=%llu updates=%llu update_kib=%llu invalidations=%llu kept=%llu republished=%llu faults=%llu perm_mismatches=%llu unanswered=%llu vring_errors=%llu duplicates=%llu stale=%llu prefetched=%llu\n",
+		fprintf(f, "vmm: vhost-iotlb: misses=%llu updates=%llu update_kib=%llu invalidations=%llu kept=%llu republished=%llu faults=%llu perm_mismatches=%llu unanswered=%llu vring_errors=%llu duplicates=%llu stale=%llu prefetched=%llu miss_us=%llu inval_us=%llu\n",
 			(unsigned long long)st.misses, (unsigned long long)st.updates,
 			(unsigned long long)(st.update_bytes >> 10), (unsigned long long)st.invalidations,
 			(unsigned long long)st.kept, (unsigned long long)st.republished,
 			(unsigned long long)st.faults, (unsigned long long)st.perm_mismatches,
 			(unsigned long long)st.unanswered, (unsigned long long)st.vring_errors,
 			(unsigned long long)st.duplicates, (unsigned long long)st.stale,
-			(unsigned long long)st.prefetched);
+			(unsigned long long)st.prefetched, (unsigned long long)(st.miss_ns / 1000),
+			(unsigned long long)(st.inval_ns / 1000));
 	}
 }
