@@ -65,6 +65,22 @@ static bool next_update(uint64_t iova, uint64_t size, uint8_t perm)
 	       m.iotlb.perm == perm;
 }
 
+/* vhost asks for iova, and vmm reads and answers it. */
+static void miss_read(struct vhost_net *vh, uint64_t iova, uint8_t perm)
+{
+	send_miss(iova, perm);
+	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+}
+
+/* A global flush, its INVALIDATE read: vhost holds nothing. */
+static void flush_all(struct vhost_net *vh)
+{
+	struct vhost_msg_v2 m;
+	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
+	while (next_msg(&m))
+		;
+}
+
 /* A miss brings the other mapped pages its IOMMU offers, those vhost does not hold yet, before
  * its own answer; an INVALIDATE makes the pages of every entry it overlaps new again. */
 static void test_prefetch(struct dma_space *dma, struct vhost_net *vh)
@@ -80,8 +96,7 @@ static void test_prefetch(struct dma_space *dma, struct vhost_net *vh)
 	pf_runs[2] = (struct dma_translation){ .iova = 0x22000, .gpa = 0x302000, .len = 0x2000, .perm = DMA_PERM_READ };
 	pf_nruns = 3;
 	uint64_t before = vh->stats.prefetched;
-	send_miss(0x11000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	miss_read(vh, 0x11000, VHOST_ACCESS_RO);
 	CHECK(next_update(0x20000, 0x1000, VHOST_ACCESS_RW));
 	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
 	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW)); /* the missed run last: it wakes the queue */
@@ -94,8 +109,7 @@ static void test_prefetch(struct dma_space *dma, struct vhost_net *vh)
 	CHECK_EQ(m.iotlb.type, VHOST_IOTLB_INVALIDATE);
 	pf_runs[3] = (struct dma_translation){ .iova = 0x30000, .gpa = 0x400000, .len = 0x1000, .perm = DMA_PERM_RW };
 	pf_nruns = 4;
-	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	miss_read(vh, 0x10000, VHOST_ACCESS_RO);
 	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
 	CHECK(next_update(0x30000, 0x1000, VHOST_ACCESS_RW));
 	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
@@ -105,51 +119,38 @@ static void test_prefetch(struct dma_space *dma, struct vhost_net *vh)
 	pf_runs[1].perm = DMA_PERM_RW;
 	vhost_iotlb_invalidate(vh, 0x50000, 0x50fff); /* forgets the answered miss, holds the rest */
 	CHECK(next_msg(&m));
-	send_miss(0x12000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	miss_read(vh, 0x12000, VHOST_ACCESS_RO);
 	CHECK(next_update(0x21000, 0x1000, VHOST_ACCESS_RW));
 	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
 	CHECK(!next_msg(&m));
 	/* A global flush: vhost holds nothing, everything goes again. */
-	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
-	while (next_msg(&m))
-		;
+	flush_all(vh);
 	pf_runs[1].len = 0x1000;
-	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	miss_read(vh, 0x10000, VHOST_ACCESS_RO);
 	CHECK(next_update(0x20000, 0x1000, VHOST_ACCESS_RW));
 	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
 	CHECK(next_update(0x30000, 0x1000, VHOST_ACCESS_RW));
 	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
 	CHECK(!next_msg(&m));
 	/* A prefetched run outside RAM is skipped; the rest still goes. */
-	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
-	while (next_msg(&m))
-		;
+	flush_all(vh);
 	pf_runs[1].gpa = 64 * MiB;
-	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	miss_read(vh, 0x10000, VHOST_ACCESS_RO);
 	CHECK(next_update(0x22000, 0x2000, VHOST_ACCESS_RO));
 	CHECK(next_update(0x30000, 0x1000, VHOST_ACCESS_RW));
 	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
 	CHECK(!next_msg(&m));
 	pf_runs[1].gpa = 0x300000;
 	/* A miss that gets no answer (its own page is not RAM) brings nothing either. */
-	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
-	while (next_msg(&m))
-		;
+	flush_all(vh);
 	map_gpa = 64 * MiB;
-	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	miss_read(vh, 0x10000, VHOST_ACCESS_RO);
 	CHECK(!next_msg(&m));
 	map_gpa = 0x200000;
 	/* Off: the miss's own run only. */
 	vh->prefetch = false;
-	vhost_iotlb_invalidate(vh, 0, UINT64_MAX);
-	while (next_msg(&m))
-		;
-	send_miss(0x10000, VHOST_ACCESS_RO);
-	CHECK(vhost_iotlb_on_message(vh, vh->fd, 1));
+	flush_all(vh);
+	miss_read(vh, 0x10000, VHOST_ACCESS_RO);
 	CHECK(next_update(0x10000, 0x3000, VHOST_ACCESS_RW));
 	CHECK(!next_msg(&m));
 	dma_space_set_iommu(dma, &fake_ops, NULL);
