@@ -116,6 +116,16 @@ static uint64_t vtd_pte_reserved(const struct vtd *v, unsigned level, uint64_t p
 	return pte & rsvd;
 }
 
+/* The permission a leaf at `level` grants under `upper_perm` (the AND over the levels above), or
+ * 0 when it is no valid leaf there: not present, reserved bits set, or not a superpage above
+ * level 1. */
+static unsigned vtd_leaf_perm(const struct vtd *v, unsigned level, unsigned upper_perm, uint64_t e)
+{
+	if ((level > 1 && !(e & VTD_SL_PS)) || vtd_pte_reserved(v, level, e))
+		return 0;
+	return upper_perm & (unsigned)e & DMA_PERM_RW;
+}
+
 /* How many entries after `idx` in the same table continue the run of a leaf at `level`: present
  * leaves of the same size, valid, with the same effective permission, physically contiguous. */
 static unsigned vtd_following_leaves(struct vtd *v, uint64_t table, unsigned idx, unsigned level, uint64_t gpa,
@@ -130,25 +140,27 @@ static unsigned vtd_following_leaves(struct vtd *v, uint64_t table, unsigned idx
 	for (n = 0; n < count; n++) {
 		uint64_t e = next[n];
 		gpa += page;
-		if ((upper_perm & e & DMA_PERM_RW) != perm || (level > 1 && !(e & VTD_SL_PS)) ||
-		    vtd_pte_reserved(v, level, e) || (e & VTD_SL_ADDR) != gpa)
+		if (vtd_leaf_perm(v, level, upper_perm, e) != perm || (e & VTD_SL_ADDR) != gpa)
 			break;
 	}
 	return n;
 }
 
-/* Where a walk ended: the table holding the leaf, its level, and the permission of the levels
- * above it. */
-struct vtd_leaf_table {
+/* Where a walk found its leaf: the table holding it, its level and index there, the entry, the
+ * permission of the levels above it and the effective one. */
+struct vtd_leaf {
 	uint64_t table;
+	uint64_t pte;
 	unsigned level;
+	unsigned idx;
 	unsigned upper_perm;
+	unsigned perm;
 };
 
-/* The second-level walk (3.6). Returns 0 with *out filled (and *leaf, when not NULL), or -EFAULT
- * / -EACCES with *reason. */
-static int vtd_walk(struct vtd *v, const struct vtd_context *ctx, uint64_t iova, unsigned access,
-		    struct dma_translation *out, unsigned *reason, struct vtd_leaf_table *leaf)
+/* The second-level walk down to the leaf that maps iova (3.6). Returns 0 with *leaf filled, or
+ * -EFAULT / -EACCES with *reason. */
+static int vtd_walk_to_leaf(struct vtd *v, const struct vtd_context *ctx, uint64_t iova, unsigned access,
+			    struct vtd_leaf *leaf, unsigned *reason)
 {
 	unsigned fr_access = access & DMA_PERM_WRITE ? VTD_FR_WRITE : VTD_FR_READ;
 	/* Beyond the context's address width (and MGAW, 48, which is never smaller). */
@@ -159,8 +171,7 @@ static int vtd_walk(struct vtd *v, const struct vtd_context *ctx, uint64_t iova,
 	uint64_t table = ctx->slptptr;
 	unsigned perm = DMA_PERM_RW;
 	for (unsigned level = ctx->levels; level >= 1; level--) {
-		unsigned shift = vtd_level_shift(level);
-		unsigned idx = (unsigned)(iova >> shift) & (VTD_SL_ENTRIES - 1);
+		unsigned idx = (unsigned)(iova >> vtd_level_shift(level)) & (VTD_SL_ENTRIES - 1);
 		uint64_t pte;
 		if (guest_read(v->space->mem, table + idx * 8ULL, &pte, sizeof(pte))) {
 			*reason = VTD_FR_PTE_READ;
@@ -183,20 +194,31 @@ static int vtd_walk(struct vtd *v, const struct vtd_context *ctx, uint64_t iova,
 			return -EACCES;
 		}
 		if (level == 1 || (pte & VTD_SL_PS)) {
-			uint64_t page = 1ULL << shift;
-			uint64_t gpa = pte & VTD_SL_ADDR;
-			unsigned more = vtd_following_leaves(v, table, idx, level, gpa, upper_perm, perm);
-			*out = (struct dma_translation){
-				.iova = iova & ~(page - 1), .gpa = gpa, .len = page * (1 + more), .perm = perm,
-			};
-			if (leaf)
-				*leaf = (struct vtd_leaf_table){ .table = table, .level = level, .upper_perm = upper_perm };
+			*leaf = (struct vtd_leaf){ .table = table, .pte = pte, .level = level, .idx = idx,
+						   .upper_perm = upper_perm, .perm = perm };
 			return 0;
 		}
 		table = pte & VTD_SL_ADDR;
 	}
 	*reason = VTD_FR_PTE_READ; /* not reached: level 1 is always a leaf */
 	return -EFAULT;
+}
+
+/* The walk's translation: the leaf's page and the run the entries after it continue. */
+static int vtd_walk(struct vtd *v, const struct vtd_context *ctx, uint64_t iova, unsigned access,
+		    struct dma_translation *out, unsigned *reason)
+{
+	struct vtd_leaf leaf;
+	int ret = vtd_walk_to_leaf(v, ctx, iova, access, &leaf, reason);
+	if (ret)
+		return ret;
+	uint64_t page = 1ULL << vtd_level_shift(leaf.level);
+	uint64_t gpa = leaf.pte & VTD_SL_ADDR;
+	unsigned more = vtd_following_leaves(v, leaf.table, leaf.idx, leaf.level, gpa, leaf.upper_perm, leaf.perm);
+	*out = (struct dma_translation){
+		.iova = iova & ~(page - 1), .gpa = gpa, .len = page * (1 + more), .perm = leaf.perm,
+	};
+	return 0;
 }
 
 /* The faults that FPD in the context entry keeps from being recorded (7.1.3, the "qualified"
@@ -233,7 +255,7 @@ int vtd_translate(void *iommu, uint16_t rid, uint64_t iova, unsigned access, boo
 		vtd_note_domain(v, rid, ctx.did);
 		if (ctx.tt == VTD_TT_PASS_THROUGH)
 			return vtd_identity(v, iova, out);
-		ret = vtd_walk(v, &ctx, iova, access, out, &reason, NULL);
+		ret = vtd_walk(v, &ctx, iova, access, out, &reason);
 		if (!ret)
 			return 0;
 	}
@@ -262,10 +284,9 @@ int vtd_prefetch(void *iommu, uint16_t rid, uint64_t iova, struct dma_translatio
 	if (vtd_read_context(v, rid, &ctx) || ctx.tt == VTD_TT_PASS_THROUGH)
 		return 0;
 	vtd_note_domain(v, rid, ctx.did);
-	struct dma_translation t;
-	struct vtd_leaf_table leaf;
+	struct vtd_leaf leaf;
 	unsigned reason;
-	if (vtd_walk(v, &ctx, iova, 0, &t, &reason, &leaf) || leaf.level != 1)
+	if (vtd_walk_to_leaf(v, &ctx, iova, 0, &leaf, &reason) || leaf.level != 1)
 		return 0;
 	uint64_t e[VTD_SL_ENTRIES];
 	if (guest_read(v->space->mem, leaf.table, e, sizeof(e)))
@@ -274,8 +295,8 @@ int vtd_prefetch(void *iommu, uint16_t rid, uint64_t iova, struct dma_translatio
 	struct dma_translation all[VTD_SL_ENTRIES];
 	unsigned n = 0, near = 0;
 	for (unsigned i = 0; i < VTD_SL_ENTRIES; i++) {
-		unsigned perm = leaf.upper_perm & (unsigned)e[i] & DMA_PERM_RW;
-		if (!perm || vtd_pte_reserved(v, 1, e[i]))
+		unsigned perm = vtd_leaf_perm(v, 1, leaf.upper_perm, e[i]);
+		if (!perm)
 			continue;
 		uint64_t page_iova = base + ((uint64_t)i << VTD_PAGE_SHIFT), gpa = e[i] & VTD_SL_ADDR;
 		struct dma_translation *last = n ? &all[n - 1] : NULL;
@@ -283,7 +304,7 @@ int vtd_prefetch(void *iommu, uint16_t rid, uint64_t iova, struct dma_translatio
 			last->len += 1ULL << VTD_PAGE_SHIFT;
 		else
 			all[n++] = (struct dma_translation){ .iova = page_iova, .gpa = gpa, .len = 1ULL << VTD_PAGE_SHIFT, .perm = perm };
-		if (page_iova <= iova)
+		if (i <= leaf.idx)
 			near = n - 1;
 	}
 	/* The `max` runs around the asked one: the buffers posted with it. */
