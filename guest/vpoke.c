@@ -101,12 +101,14 @@ static void absent_irte_vector(int cfd, const char *res0)
 	memcpy(path, res0, n + 1);
 	path[n - 1] = (char)('0' + (table & 7));
 	int fd = open(path, O_RDWR | O_SYNC);
-	volatile uint32_t *t = fd < 0 ? MAP_FAILED : mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (t == MAP_FAILED) {
+	void *map = fd < 0 ? MAP_FAILED : mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
 		expect("absent-irte-msix-table-mapped", 0, table);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
-	t += off / 4;
+	volatile uint32_t *t = (volatile uint32_t *)((uint8_t *)map + off);
 	uint16_t ctrl;
 	memcpy(&ctrl, cfg + cap + 2, 2);
 	uint16_t on = (uint16_t)((ctrl | 0x8000) & ~0x4000); /* enable, function not masked */
@@ -118,16 +120,16 @@ static void absent_irte_vector(int cfd, const char *res0)
 	t[2] = 0;
 	if (pwrite(cfd, &on, 2, cap + 2) != 2) {
 		expect("absent-irte-msix-enable", 0, on);
-		return;
+	} else {
+		t[3] = 0; /* unmasked: the device's route is set up now, through the absent IRTE */
+		expect("absent-irte-vector-written", t[0] == addr && t[3] == 0, t[0]);
+		usleep(200 * 1000);
+		t[3] = 1;
+		ctrl &= (uint16_t)~0x8000;
+		if (pwrite(cfd, &ctrl, 2, cap + 2) != 2)
+			expect("absent-irte-msix-disable", 0, ctrl);
 	}
-	t[3] = 0; /* unmasked: the device's route is set up now, through the absent IRTE */
-	expect("absent-irte-vector-written", t[0] == addr && t[3] == 0, t[0]);
-	usleep(200 * 1000);
-	t[3] = 1;
-	ctrl &= (uint16_t)~0x8000;
-	if (pwrite(cfd, &ctrl, 2, cap + 2) != 2)
-		expect("absent-irte-msix-disable", 0, ctrl);
-	munmap((void *)(t - off / 4), 0x1000);
+	munmap(map, 0x1000);
 	close(fd);
 }
 

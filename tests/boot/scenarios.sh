@@ -503,9 +503,9 @@ scenario_iommu() {
 	sleep 1
 	misses=$(counter vhost-iotlb misses) updates=$(counter vhost-iotlb updates) inval=$(counter vhost-iotlb invalidations) faults=$(counter vhost-iotlb faults)
 	echo "BENCH: $name guest_rx_mbits=$rx guest_tx_mbits=$tx rr_tps=$tps checked_in_mbits=$check_in checked_out_mbits=$check_out exits=$exits packets=$packets iotlb_misses=$misses iotlb_updates=$updates iotlb_invalidations=$inval iotlb_faults=$faults iotlb_prefetched=$(counter vhost-iotlb prefetched)"
-	echo "BENCH: $name $(grep '^vmm: iommu:' "$err" | tail -n 1 | sed 's/^vmm: //')"
-	echo "BENCH: $name $(grep '^vmm: vhost-iotlb:' "$err" | tail -n 1 | sed 's/^vmm: //')"
-	echo "BENCH: $name $(grep '^vmm: exit-sites:' "$err" | tail -n 1 | sed 's/^vmm: //')"
+	for line in iommu vhost-iotlb exit-sites; do
+		echo "BENCH: $name $(grep "^vmm: $line:" "$err" | tail -n 1 | sed 's/^vmm: //')"
+	done
 	# Every mode goes through vhost's IOTLB: updates prove it (with pass-through and with
 	# translation off the rings' priming already maps all of RAM, so there may be no miss).
 	[ "${updates:-0}" -gt 0 ] || { fail "vmm sent vhost no IOTLB update: it does not translate through the IOMMU"; return; }
