@@ -49,6 +49,7 @@ else
 		[ -n "$q10" ] && export L1_QEMU10=${q10%/usr/bin/qemu-system-x86_64}
 	fi
 	build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" $with || exit 1
+	l1_pick_emulator "$build"
 fi
 hangs=0 panics=0 wedges=0 timeouts=0
 # All L1 boots together get BOOT_TEST_BUDGET seconds (below meson's timeout for the suite), each

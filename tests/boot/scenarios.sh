@@ -99,12 +99,15 @@ scenario_smp1_console() {
 	send "poweroff -f"
 	wait_exit "$(t 30)" || { fail "vmm still running after poweroff -f"; return; }
 	[ "$status" = 0 ] || { fail "exit status $status after poweroff, want 0"; return; }
-	# CF8 writes (one before every configuration access, thousands in a boot) go through KVM's
-	# coalesced ring, not exits to vmm (vmm/coalesced_io.c): only CF8's reads may exit.
+	# CF8 writes (one before every configuration access made through CF8/CFC) go through KVM's
+	# coalesced ring, not exits to vmm (vmm/coalesced_io.c): only CF8's reads may exit. How many
+	# there are depends on the CPU model: about 170 in a boot, 16,700 where the guest also scans
+	# 256 buses for an AGP bridge (AMD family 0xf/0x10, which QEMU 7.2's -cpu max gives the L1).
 	cf8_queued=$(sed -n 's/^vmm: coalesced-io: writes=\([0-9]*\).*/\1/p' "$err" | tail -n 1)
 	cf8_exits=$(grep "^vmm: exit-sites:" "$err" | tail -n 1 | tr ' ' '\n' | sed -n 's#^io:0xcf8=\([0-9]*\)/.*#\1#p')
-	[ "${cf8_queued:-0}" -ge 1000 ] || { fail "CF8 writes were not coalesced: $(grep coalesced-io "$err")"; return; }
-	[ "${cf8_exits:-0}" -le 100 ] || { fail "$cf8_exits exits at port 0xcf8 (its writes should be queued)"; return; }
+	[ "${cf8_queued:-0}" -ge 100 ] || { fail "CF8 writes were not coalesced: $(grep coalesced-io "$err")"; return; }
+	[ "${cf8_exits:-0}" -le $((cf8_queued / 10)) ] ||
+		{ fail "$cf8_exits exits at port 0xcf8 against $cf8_queued writes queued (its writes should be queued)"; return; }
 	pass "kernel=bzImage $irqs uptime-at-init=$(marker uptime-at-init)s cf8-queued=$cf8_queued cf8-exits=${cf8_exits:-0}"
 }
 

@@ -22,6 +22,7 @@ mkdir -p "$outdir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
+l1_pick_emulator "$build"
 deadline=$(($(date +%s) + minutes * 60))
 round=1 l1_boots=0
 : >"$outdir/study.log"

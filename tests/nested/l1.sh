@@ -51,7 +51,31 @@ build_l1_initramfs() {
 	rm -rf "$stage"
 }
 
-# l1_qemu_cmd INITRD APPEND: the emulator command line (printed one word per line).
+# l1_pick_emulator BUILD_DIR: sets L1_EMULATOR and L1_EMULATOR_ARGS, the emulator that runs the
+# L1. QEMU 10 from bookworm-backports (tests/perf/fetch-qemu10.sh, cached in BUILD_DIR/qemu10)
+# where it can be had, else the machine's qemu-system-x86_64 (Debian 12: 7.2). Why not 7.2 first:
+# tests/nested/CRASH-STUDY.md ("The emulator as the cause"). L1_EMULATOR=system keeps the
+# machine's; any other preset L1_EMULATOR is used as it is (with the caller's L1_EMULATOR_ARGS).
+l1_pick_emulator() {
+	case "${L1_EMULATOR:-}" in
+	system) L1_EMULATOR=qemu-system-x86_64 L1_EMULATOR_ARGS="" ;;
+	"")
+		if q=$("$L1_ROOT/tests/perf/fetch-qemu10.sh" "$1/qemu10" 2>"$1/qemu10-l0.err"); then
+			L1_EMULATOR=$(echo "$q" | head -n 1)
+			r=${L1_EMULATOR%/usr/bin/qemu-system-x86_64}
+			# Its own ROMs, Debian's BIOS; its own modules (else it tries the machine's 7.2 ones).
+			L1_EMULATOR_ARGS="-L $r/usr/share/qemu -L /usr/share/seabios"
+			export QEMU_MODULE_DIR=$r/usr/lib/x86_64-linux-gnu/qemu
+			echo "nested: the L1 runs under $(echo "$q" | sed -n 2p) ($L1_EMULATOR)" >&2
+		else
+			L1_EMULATOR=qemu-system-x86_64 L1_EMULATOR_ARGS=""
+			echo "nested: QEMU 10 unavailable ($(tail -n 1 "$1/qemu10-l0.err")); the L1 runs under" \
+				"the machine's $(qemu-system-x86_64 --version | head -n 1), which crashes nested guests more often" >&2
+		fi
+		;;
+	esac
+}
+
 l1_kernel() { echo "/boot/vmlinuz-$(newest_kernel)"; }
 
 # run_l1_batch INITRD APPEND LOG TIMEOUT_S STALL_S [PROGRESS_RE PROGRESS_S]: boots L1
@@ -66,7 +90,8 @@ run_l1_batch() {
 	: >"$log"
 	rm -f "$log.mon" "$log.kallsyms"
 	# Second serial port: the L1's kernel symbols (l1-init), to name a hang's RIPs (l1-cpus.py).
-	qemu-system-x86_64 -M q35 -cpu max -m 8G -smp 2 ${L1_QEMU_ARGS:-} -display none -serial "file:$log" \
+	"${L1_EMULATOR:-qemu-system-x86_64}" -M q35 -cpu max -m 8G -smp 2 ${L1_EMULATOR_ARGS:-} ${L1_QEMU_ARGS:-} \
+		-display none -serial "file:$log" \
 		-serial "file:$log.kallsyms" \
 		-monitor "unix:$log.mon,server=on,wait=off" -no-reboot -nic none -kernel "$(l1_kernel)" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 $append" </dev/null >"$log.qemu" 2>&1 &

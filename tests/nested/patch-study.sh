@@ -23,6 +23,7 @@ mkdir -p "$outdir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" || exit 1
+l1_pick_emulator "$build"
 log=$outdir/patch-l1.log
 run_l1_batch "$work/l1.cpio.gz" "l1.run=patch l1.minutes=$minutes $l1_args" "$log" $((minutes * 60 + 300)) 120
 rc=$?

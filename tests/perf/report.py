@@ -34,6 +34,9 @@ HIGHER_IS_BETTER = {"guest_rx_mbits", "guest_tx_mbits", "rr_tps"}
 
 LINE = re.compile(r"^PERF: vmm=(\S+) mode=(\S+) (?:metric=(\S+) value=(\S*)|status=(\S+)(?: reason=(.*))?)$")
 VERSION = re.compile(r"^PERF: vmm=(\S+) version=(.*)$")
+# Where the run ran when there was no usable /dev/kvm (run-perf.sh): how many L1 boots it took
+# (an L1 that crashed is booted again for the cells it did not finish) and the emulator under them.
+NESTED = re.compile(r"^PERF: nested l1_boots=(\d+) emulator=(.*)$")
 # A cell's first attempt that failed as a nested flake (crash or stall) and was run again: its
 # figures were dropped, its failure and log tail are listed.
 RETRIED = re.compile(r"^PERF: vmm=(\S+) mode=(\S+) retried=(\S+) reason=(.*)$")
@@ -55,6 +58,10 @@ def parse(path):
             if r:
                 last = {"cell": "%s/%s" % r.group(1, 2), "kind": r.group(3), "reason": r.group(4), "log": []}
                 retries.append(last)
+                continue
+            n = NESTED.match(line)
+            if n:
+                versions["nested"] = {"l1_boots": int(n.group(1)), "emulator": n.group(2).strip()}
                 continue
             v = VERSION.match(line)
             if v:
@@ -126,9 +133,10 @@ def best_ratio(res, mode, metric):
 
 
 def build(values, status, logs, versions=None, retries=None):
-    versions = versions or {}
-    res = {"figures": {}, "status": {}, "logs": {}, "versions": dict(versions), "retries": list(retries or []),
-           "labels": {w: label(versions, w) for w in VMMS}}
+    versions = dict(versions or {})
+    nested = versions.pop("nested", None)
+    res = {"figures": {}, "status": {}, "logs": {}, "versions": versions, "retries": list(retries or []),
+           "labels": {w: label(versions, w) for w in VMMS}, "nested": nested}
     for (who, mode, metric), vals in values.items():
         res["figures"].setdefault(who, {}).setdefault(mode, {})[metric] = summary(vals)
     for (who, mode), (st, reason) in status.items():
@@ -172,6 +180,10 @@ def markdown(res):
             out.append("- %s: unavailable: %s" % (lab[who], unavailable[0]))
         else:
             out.append("- %s: no version recorded" % lab[who])
+    if res.get("nested"):
+        n = res["nested"]
+        out.append("- every VMM inside the nested L1, which ran under `%s`: %d L1 boot%s for the whole run" %
+                   (n["emulator"], n["l1_boots"], "" if n["l1_boots"] == 1 else "s"))
     out += ["", "## Boot and memory (no IOMMU)", "", "| figure | vmm | %s | vmm / best peer |" % peers,
             "|---|---%s|---|" % dashes]
     for metric, lbl in BOOT:

@@ -45,11 +45,13 @@ else
 	echo "perf: /dev/kvm cannot run guests here; all VMMs run inside one nested L1 under QEMU's emulator"
 	L1_QEMU10=${qemu10:+$qemu10_root} L1_QEMU10_UNAVAILABLE=$qemu10_reason \
 		build_l1_initramfs "$build/vmm" "$build/guest" "$work/l1.cpio.gz" qemu || exit 1
+	l1_pick_emulator "$build"
 	# The cells an L1 boot finished are kept (their lines in $work/earlier.log) and not run again
 	# by the next L1 boot of this run (l1.skip=).
 	: >"$work/earlier.log"
 	skip=""
 	for attempt in 1 2 3; do
+		l1_boots=$attempt
 		: >"$log"
 		tail -n +1 -F "$log" 2>/dev/null | grep --line-buffered -E "^(perf:|L1: ready)" &
 		tailpid=$!
@@ -79,7 +81,11 @@ else
 		[ -n "$done_cells" ] && echo "perf: the next L1 boot skips what this one finished: $skip"
 	done
 fi
-{ cat "$work/earlier.log" 2>/dev/null; tr -d '\r' <"$log"; } >"$work/clean.log"
+{
+	cat "$work/earlier.log" 2>/dev/null
+	tr -d '\r' <"$log"
+	[ -n "${l1_boots:-}" ] && echo "PERF: nested l1_boots=$l1_boots emulator=$("$L1_EMULATOR" --version | head -n 1)"
+} >"$work/clean.log"
 # A stalled L2's RIPs (sampled in the L1), named with the kernel's symbols.
 if grep -q "guest RIPs at those exits" "$work/clean.log" && [ -f "$log.kallsyms" ]; then
 	python3 "$here/../nested/l2-rips.py" "$work/clean.log" "$log.kallsyms" 2>&1 | sed 's/^/perf: /'

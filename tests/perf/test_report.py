@@ -160,6 +160,18 @@ class ReportTest(unittest.TestCase):
                        + uptime + ["PERF: vmm=vmm mode=strict status=failed reason=request/response: Terminated"])
         self.assertEqual(report.check(res), ["vmm/strict failed: request/response: Terminated"])
 
+    def test_nested_l1_boots(self):
+        # run-perf.sh's line after a nested run: the L1 boots it took and the emulator under them.
+        res = self.res(BOTH + ["PERF: nested l1_boots=2 emulator=QEMU emulator version 10.0.2 (Debian 1:10.0.2)"])
+        self.assertEqual(res["nested"], {"l1_boots": 2, "emulator": "QEMU emulator version 10.0.2 (Debian 1:10.0.2)"})
+        self.assertNotIn("nested", res["versions"])
+        md = report.markdown(res)
+        self.assertIn("ran under `QEMU emulator version 10.0.2 (Debian 1:10.0.2)`: 2 L1 boots for the whole run", md)
+        one = report.markdown(self.res(BOTH + ["PERF: nested l1_boots=1 emulator=QEMU emulator version 7.2.22"]))
+        self.assertIn("ran under `QEMU emulator version 7.2.22`: 1 L1 boot for the whole run", one)
+        # Directly on /dev/kvm there is no such line, and no such sentence.
+        self.assertNotIn("L1 boot", report.markdown(self.res(BOTH)))
+
     def test_main_writes_json_and_markdown(self):
         log = os.path.join(self.tmp, "log")
         with open(log, "w") as f:
