@@ -71,14 +71,9 @@ else
 		# did not finish; one that ran out of time is not.
 		[ $rc -ne 124 ] || break
 		tr -d '\r' <"$log" >"$work/attempt.log"
-		done_cells=$(sed -n 's/^PERF: vmm=\([a-z0-9]*\) mode=\([a-z-]*\) status=.*/\1:\2/p' "$work/attempt.log")
-		for c in $done_cells; do
-			# Their PERF lines only: PERFLOG lines name no cell, so an earlier L1 boot's failure
-			# logs are not carried into the report (its status and retried lines are).
-			grep "^PERF: vmm=${c%%:*} mode=${c#*:} " "$work/attempt.log" >>"$work/earlier.log"
-			skip=${skip:+$skip,}$c
-		done
-		[ -n "$done_cells" ] && echo "perf: the next L1 boot skips what this one finished: $skip"
+		kept=$(sh "$here/carry-cells.sh" "$work/attempt.log" "$work/earlier.log")
+		[ -n "$kept" ] && skip=${skip:+$skip,}$kept
+		[ -n "$skip" ] && echo "perf: the next L1 boot skips what earlier ones finished (a failed cell runs again): $skip"
 	done
 fi
 {
