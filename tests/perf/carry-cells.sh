@@ -4,7 +4,8 @@
 # - A cell that ended ok or unavailable is kept: its PERF lines, and skipped next time.
 # - A cell that failed is run again in the next L1 boot: an L1 that went on to hang, panic,
 #   reset or wedge may have failed it already (CI run 28: vmm's strict-ir client got a reset
-#   connection, then no guest of any VMM reached init and the L1 reset). Its failure is kept as a
+#   connection, then no guest of any VMM reached init, twice each, and the harness called the L1
+#   wedged and booted another). Its failure is kept as a
 #   retried line (report.py lists it under "Cells run twice"), its figures are dropped, and the
 #   verdict comes from its run in the next boot.
 # Usage: carry-cells.sh ATTEMPT_LOG EARLIER_LOG
