@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 build_l1_initramfs "$build/vmm" "$build/guest" "$tmp/l1.cpio.gz" || exit 1
 l1_pick_emulator "$build"
 # -serial stdio without a monitor: every key, Ctrl-A included, reaches vmm inside L1.
-"$L1_EMULATOR" -M q35 -cpu max -m 4G -smp 2 $L1_EMULATOR_ARGS -display none -serial stdio -monitor none \
+"$L1_EMULATOR" -M q35 -cpu max -m 4G -smp 2 ${L1_EMULATOR_ARGS:-} -display none -serial stdio -monitor none \
 	-no-reboot -nic none -kernel "$(l1_kernel)" -initrd "$tmp/l1.cpio.gz" \
 	-append "console=ttyS0 quiet panic=-1 l1.run=boot" | tee "$tmp/console.log"
 status=$(tr -d '\r' <"$tmp/console.log" | sed -n 's/^L1: vmm exited with status \([0-9]*\).*/\1/p' | tail -n 1)
