@@ -43,8 +43,9 @@ enum console_action console_filter(struct console_escape *esc, uint8_t *in, size
 void console_restore(void)
 {
 	if (is_raw) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		/* Cleared first: the sandbox's SIGSYS handler calls this too, and must not recurse. */
 		is_raw = false;
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	}
 }
 

@@ -111,6 +111,7 @@ static const unsigned long allowed_ioctls[] = {
 	TUNSETOFFLOAD,           /* the tap: the receive offloads the guest's driver accepted */
 	TUNGETIFF,               /* the tap: still attached, or deleted on the host (tap_detached) */
 	TCSETS,                  /* the terminal back from raw mode at exit (tcsetattr) */
+	TCGETS,                  /* ... which glibc's tcsetattr reads before and after setting it */
 };
 
 /* The SIGSYS handler's: names of system calls by number, resolved before the filter is
