@@ -96,6 +96,7 @@ static void print_exit_stats(struct vm *vm)
 		if (first)
 			fprintf(stderr, "vmm: setup-ms: %.1f (vmm's start to the first KVM_RUN)\n",
 				(double)(first - vm->start_ns) / 1e6);
+		vm_print_setup_phases(vm, stderr);
 		const struct exit_profile *prof[vm->ncpus ? vm->ncpus : 1];
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			prof[i] = &vm->vcpus[i].prof;
@@ -248,6 +249,7 @@ static int run_guest(const struct options *o, struct vm_host *host, int sfd)
 		if (!ret && !sandboxed) {
 			ret = enter_sandbox(o, err, sizeof(err));
 			sandboxed = true;
+			vm_setup_mark(&vm, "sandbox");
 		}
 		if (!ret)
 			ret = vm_start(&vm, err, sizeof(err));

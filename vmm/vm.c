@@ -26,7 +26,13 @@
 void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail)
 {
 	int expected = VM_RUNNING;
-	if (atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason)) {
+	bool stopped = atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason);
+	/* A signal overrides a guest reset whose stop the main loop has not finished: with
+	 * --on-reboot=restart the guest would start again and the signal be lost (CI run 30: a
+	 * SIGINT sent as the guest rebooted, ignored). */
+	if (!stopped && expected == VM_STOP_RESET && reason == VM_STOP_SIGNAL)
+		stopped = atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason);
+	if (stopped) {
 		if (detail)
 			snprintf(vm->stop_detail, sizeof(vm->stop_detail), "%s", detail);
 		uint64_t one = 1;
@@ -392,12 +398,14 @@ int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, 
 		snprintf(err, errlen, "bus set-up failed: %s", strerror(-ret));
 		return ret;
 	}
+	vm_setup_mark(vm, "host");
 	ret = guest_memory_init(&vm->mem, cfg->memory);
 	if (ret) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
 			 (unsigned long long)(cfg->memory >> 20), strerror(-ret));
 		return ret;
 	}
+	vm_setup_mark(vm, "memory");
 	vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0);
 	if (vm->fd < 0) {
 		ret = -errno;
@@ -427,10 +435,12 @@ int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, 
 		snprintf(err, errlen, "DMA space set-up failed: %s", strerror(-ret));
 		return ret;
 	}
+	vm_setup_mark(vm, "kvm-vm");
 	if ((ret = board_init(vm, host, cfg))) {
 		snprintf(err, errlen, "board set-up failed: %s", strerror(-ret));
 		return ret;
 	}
+	vm_setup_mark(vm, "board");
 	if (cfg->has_net) {
 		vm->net = calloc(1, sizeof(*vm->net));
 		if (!vm->net) {
@@ -453,9 +463,11 @@ int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, 
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-ret));
 		return ret;
 	}
+	vm_setup_mark(vm, "net-cpuid");
 	struct boot_info boot;
 	if ((ret = load_guest(vm, host, cfg, &boot, err, errlen)))
 		return ret;
+	vm_setup_mark(vm, "load");
 	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		snprintf(err, errlen, "out of memory");
@@ -478,6 +490,7 @@ int vm_create(struct vm *vm, struct vm_host *host, const struct vm_config *cfg, 
 		snprintf(err, errlen, "setting the boot vCPU's registers failed: %s", strerror(-ret));
 		return ret;
 	}
+	vm_setup_mark(vm, "vcpus");
 	return 0;
 }
 
@@ -490,7 +503,29 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 			return ret;
 		}
 	}
+	vm_setup_mark(vm, "threads");
 	return 0;
+}
+
+void vm_setup_mark(struct vm *vm, const char *phase)
+{
+	if (vm->nsetup_marks < VM_SETUP_MARKS)
+		vm->setup_marks[vm->nsetup_marks++] = (struct vm_setup_mark){ phase, exit_profile_now_ns() };
+}
+
+void vm_print_setup_phases(const struct vm *vm, FILE *out)
+{
+	uint64_t first = atomic_load(&vm->first_run_ns), prev = vm->start_ns;
+	if (!first)
+		return;
+	fprintf(out, "vmm: setup-phases-ms:");
+	for (unsigned i = 0; i < vm->nsetup_marks; i++) {
+		const struct vm_setup_mark *m = &vm->setup_marks[i];
+		fprintf(out, " %s=%.1f", m->phase, (double)(m->ns - prev) / 1e6);
+		prev = m->ns;
+	}
+	/* The first vCPU thread's way from its start to KVM_RUN. */
+	fprintf(out, " first-run=%.1f\n", first > prev ? (double)(first - prev) / 1e6 : 0.0);
 }
 
 void vm_destroy(struct vm *vm)

@@ -66,6 +66,8 @@ struct vcpu {
 	struct exit_profile prof; /* with cfg->exit_profile */
 };
 
+#define VM_SETUP_MARKS 12
+
 struct vm {
 	struct kvm *kvm;
 	int fd;
@@ -93,6 +95,9 @@ struct vm {
 	bool exit_profile;
 	uint64_t start_ns;                /* cfg->start_ns */
 	_Atomic uint64_t first_run_ns;    /* vCPU 0's first KVM_RUN (0: not yet) */
+	/* The set-up's phases, each stamped as it ends (vm_setup_mark): where setup-ms goes. */
+	struct vm_setup_mark { const char *phase; uint64_t ns; } setup_marks[VM_SETUP_MARKS];
+	unsigned nsetup_marks;
 };
 
 /* An input file (kernel or initrd), open and checked but not read yet. */
@@ -135,7 +140,13 @@ int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *
 void vm_host_close(struct vm_host *host);
 /* Stops the vCPU threads (idempotent) and frees everything. */
 void vm_destroy(struct vm *vm);
+/* Ends the main loop with `reason`: the first reason stands, except that a signal replaces a
+ * guest reset (which would otherwise restart the guest and lose the signal). */
 void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail);
+/* Stamps the end of a set-up phase (a static name); marks past VM_SETUP_MARKS are dropped. */
+void vm_setup_mark(struct vm *vm, const char *phase);
+/* "vmm: setup-phases-ms: host=... memory=... first-run=..." from start_ns to the first KVM_RUN. */
+void vm_print_setup_phases(const struct vm *vm, FILE *out);
 /* Sum of exits per KVM exit reason over all vCPUs. */
 void vm_exit_counts(const struct vm *vm, uint64_t out[EXIT_REASON_SLOTS]);
 const char *vm_exit_reason_name(unsigned reason);

@@ -18,7 +18,9 @@
 #    that boot also prints its own exits per reason with the time spent on them and the busiest
 #    ports and MMIO pages (--exit-stats, SIGUSR2 at init).
 #    Then one traced boot per VMM of the vmlinux without `quiet` (kernel=vmlinux-console): what
-#    the guest's console output costs.
+#    the guest's console output costs; and one with initcall_debug (kernel=vmlinux-profile) whose
+#    guest prints its slowest initcalls and longest silences (boot-guest-profile lines).
+#    vmm's boots also print its set-up by phase (boot-vmm ... setup-phases-ms).
 # 2. The port-I/O exit round trip through our dispatcher against a bare KVM loop.
 # 3. The network figures of the virtio-net scenario.
 VMM=${VMM:?} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp} RUNS=${RUNS:-3}
@@ -127,6 +129,10 @@ boot_once() {
 		sleep 0.05
 	done
 	t1=$(now_ms)
+	if [ "$kern" = vmlinux-profile ]; then
+		end=$(($(now_ms) + 120000))
+		while ! grep -q "VMM-GUEST: profile-done" "$out" 2>/dev/null && [ "$(now_ms)" -lt $end ]; do sleep 0.2; done
+	fi
 	if [ "$who" = vmm ]; then
 		kill -USR2 $pid 2>/dev/null
 		sleep 0.5
@@ -146,6 +152,12 @@ boot_once() {
 	if [ "$who" = vmm ] && [ -n "$trace" ]; then
 		grep -E "^vmm: (exits|exit-time-us|exit-sites):" "$out" | tail -n 3 | sed "s/^vmm: /BENCH: boot-vmm kernel=$kern /"
 	fi
+	# Where vmm's set-up time goes, phase by phase (host: the files, tap and vhost before the VM).
+	[ "$who" = vmm ] && grep "^vmm: setup-phases-ms:" "$out" | tail -n 1 | sed "s/^vmm: /BENCH: boot-vmm kernel=$kern /"
+	# The guest's half of the profile (guest/init's vmm.mode=profile): its slowest initcalls and
+	# longest silences, in ms of its uptime.
+	tr -d '\r' <"$out" | sed -n "s/^VMM-GUEST: profile-/BENCH: boot-guest-profile vmm=$who /p"
+	return 0
 }
 
 whos="vmm qemu"
@@ -197,6 +209,10 @@ awk '/^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
 if [ -f "$GUEST_DIR/vmlinux" ]; then
 	CMDLINE="console=ttyS0 vmm.mode=wait"
 	for who in $whos; do boot_once $who vmlinux-console traced; done
+	# The guest's own boot, per initcall and per silence (initcall_debug's lines stay out of
+	# the console under quiet, so the boot is timed as the others), one boot per VMM.
+	CMDLINE="console=ttyS0 quiet initcall_debug vmm.mode=profile"
+	for who in $whos; do boot_once $who vmlinux-profile ""; done
 fi
 "$VMM" bench-exit 20000 | sed 's/^/BENCH: /'
 # Network over vhost-net: the virtio-net scenario prints its figures on BENCH lines.

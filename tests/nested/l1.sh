@@ -24,9 +24,12 @@ build_l1_initramfs() {
 		add_libs "$stage" "$vmm_bin" || return 1
 	fi
 	cp "$guest_dir/rr" "$guest_dir/datacheck" "$stage/opt/vmm/bin/"
-	# The static-key holder (kvm-keyhold.c), built beside vmm in the same build folder.
-	cp "$(dirname "$vmm_bin")/tests/nested/kvm-keyhold" "$stage/opt/vmm/bin/" ||
-		{ echo "nested: no kvm-keyhold beside $vmm_bin: build the tests (ninja -C BUILD)" >&2; return 1; }
+	# The static-key holder (kvm-keyhold.c) and pty-run (the console_tty scenario's terminal),
+	# built beside vmm in the same build folder.
+	for b in kvm-keyhold pty-run; do
+		cp "$(dirname "$vmm_bin")/tests/nested/$b" "$stage/opt/vmm/bin/" ||
+			{ echo "nested: no $b beside $vmm_bin: build the tests (ninja -C BUILD)" >&2; return 1; }
+	done
 	add_binary "$stage" "$(command -v iperf3)" || return 1
 	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
 	# The same kernel as an ELF vmlinux, for the PVH boot scenario (guest/extract-vmlinux.sh).
