@@ -175,10 +175,8 @@ static bool on_signal(void *opaque, int fd, unsigned revents)
 		log_info("SIGTERM: pressing the ACPI power button");
 		pm_press_power_button(&m->vm->pm);
 	} else {
-		char d[64];
-		snprintf(d, sizeof(d), "signal %u", si.ssi_signo);
-		m->vm->stop_signal = (int)si.ssi_signo;
-		vm_request_stop(m->vm, VM_STOP_SIGNAL, d);
+		m->vm->stop_signal = (int)si.ssi_signo; /* run_guest names it */
+		vm_request_stop(m->vm, VM_STOP_SIGNAL, NULL);
 	}
 	return true;
 }
@@ -283,7 +281,7 @@ static int run_guest(const struct options *o, struct vm_host *host, int sfd)
 			log_info("%s", vm.stop_detail);
 			return EXIT_GUEST_POWEROFF;
 		case VM_STOP_SIGNAL:
-			log_info("stopped by %s", vm.stop_detail);
+			log_info("stopped by signal %d", signo);
 			return EXIT_SIGNAL_BASE + signo;
 		default:
 			console_restore();

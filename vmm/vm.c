@@ -26,19 +26,20 @@
 void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail)
 {
 	int expected = VM_RUNNING;
-	bool stopped = atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason);
-	/* A signal overrides a guest reset whose stop the main loop has not finished: with
-	 * --on-reboot=restart the guest would start again and the signal be lost (CI run 30: a
-	 * SIGINT sent as the guest rebooted, ignored). */
-	if (!stopped && expected == VM_STOP_RESET && reason == VM_STOP_SIGNAL)
-		stopped = atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason);
-	if (stopped) {
+	if (atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason)) {
 		if (detail)
 			snprintf(vm->stop_detail, sizeof(vm->stop_detail), "%s", detail);
-		uint64_t one = 1;
-		if (write(vm->event_fd, &one, sizeof(one)) < 0)
-			log_err("cannot wake the main loop: %s", strerror(errno));
+	} else if (expected != VM_STOP_RESET || reason != VM_STOP_SIGNAL ||
+		   !atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason)) {
+		return;
 	}
+	/* Past here also when a signal overrode a guest reset whose stop the main loop had not
+	 * finished: with --on-reboot=restart the guest would start again and the signal be lost
+	 * (CI run 30: a SIGINT sent as the guest rebooted, ignored). stop_detail stays the reset's,
+	 * whose caller may still be writing it; the signal is in vm->stop_signal. */
+	uint64_t one = 1;
+	if (write(vm->event_fd, &one, sizeof(one)) < 0)
+		log_err("cannot wake the main loop: %s", strerror(errno));
 }
 
 static void pm_event(void *ctx, enum pm_event ev)

@@ -140,8 +140,9 @@ int vm_host_open(struct vm_host *host, struct kvm *kvm, const struct vm_config *
 void vm_host_close(struct vm_host *host);
 /* Stops the vCPU threads (idempotent) and frees everything. */
 void vm_destroy(struct vm *vm);
-/* Ends the main loop with `reason`: the first reason stands, except that a signal replaces a
- * guest reset (which would otherwise restart the guest and lose the signal). */
+/* Ends the main loop with `reason` and `detail` (may be NULL): the first reason stands, except
+ * that a signal replaces a guest reset (which would otherwise restart the guest and lose the
+ * signal); the signal itself is vm->stop_signal, set before the call. */
 void vm_request_stop(struct vm *vm, enum vm_stop reason, const char *detail);
 /* Stamps the end of a set-up phase (a static name); marks past VM_SETUP_MARKS are dropped. */
 void vm_setup_mark(struct vm *vm, const char *phase);
