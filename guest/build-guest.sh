@@ -18,10 +18,22 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/etc/acpi/PWRF"
 cp /bin/busybox "$stage/bin/busybox"
+# busybox's applets as links in the archive: `busybox --install -s` at boot made ~400 symlinks
+# one system call at a time, under a nested guest's emulation a sizeable part of init's work.
+# No modprobe: the kernel runs /sbin/modprobe for each module it asks for (crypto templates at
+# boot, among others), and busybox's could only fail (no modules.dep here) after a process start.
+for applet in $(/bin/busybox --list-full); do
+	case "$applet" in */modprobe) continue ;; esac
+	[ -e "$stage/$applet" ] && continue
+	mkdir -p "$stage/$(dirname "$applet")"
+	ln -s /bin/busybox "$stage/$applet"
+done
 install -m 0755 "$here/init" "$stage/init"
 install -m 0755 "$here/acpi-power-button" "$stage/etc/acpi/PWRF/00000080"
 echo "guest: modules (power button: evdev, button; virtio-net)"
-add_modules "$kver" "$stage" evdev button virtio_pci virtio_net
+add_modules "$kver" "$stage" evdev button
+# virtio-net's modules are loaded only when the board has a virtio device (guest/init).
+add_modules_to modules.virtio "$kver" "$stage" virtio_pci virtio_net
 command -v iperf3 >/dev/null || { echo "guest: no iperf3: apt-get install iperf3" >&2; exit 1; }
 echo "guest: programs (iperf3, rr, vpoke, datacheck, irqs)"
 add_binary "$stage" "$(command -v iperf3)"

@@ -15,10 +15,16 @@ newest_kernel() {
 # modules.dep) into DESTROOT/lib/modules and appends them, dependencies first, to
 # DESTROOT/etc/modules.load, each once.
 add_modules() {
-	kver=$1 root=$2
-	shift 2
+	add_modules_to modules.load "$@"
+}
+
+# add_modules_to LIST KVER DESTROOT MODULE...: as add_modules, into DESTROOT/etc/LIST; a module
+# already in another list is not listed again.
+add_modules_to() {
+	list=$1 kver=$2 root=$3
+	shift 3
 	mkdir -p "$root/lib/modules" "$root/etc"
-	touch "$root/etc/modules.load"
+	touch "$root/etc/$list"
 	for name in "$@"; do
 		line=$(grep -E "(^|/)${name}\.ko(\.[a-z]+)?:" "/lib/modules/$kver/modules.dep" | head -n 1)
 		if [ -z "$line" ]; then
@@ -32,13 +38,13 @@ add_modules() {
 		for d in $deps; do order="$d $order"; done
 		for m in $order $mod; do
 			base=$(basename "$m")
-			grep -qx "$base" "$root/etc/modules.load" && continue
+			cat "$root"/etc/modules.* | grep -qx "$base" && continue
 			case "$m" in
 			*.ko) cp "/lib/modules/$kver/$m" "$root/lib/modules/$base" ;;
 			*.ko.xz) xz -dc "/lib/modules/$kver/$m" >"$root/lib/modules/${base%.xz}"; base=${base%.xz} ;;
 			*.ko.zst) zstd -qdc "/lib/modules/$kver/$m" >"$root/lib/modules/${base%.zst}"; base=${base%.zst} ;;
 			esac
-			grep -qx "$base" "$root/etc/modules.load" || echo "$base" >>"$root/etc/modules.load"
+			grep -qx "$base" "$root/etc/$list" || echo "$base" >>"$root/etc/$list"
 		done
 	done
 }
@@ -47,6 +53,7 @@ add_modules() {
 make_cpio() {
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$2"
 }
+
 
 # add_binary ROOT PATH [DEST]: copies a dynamically linked program and the libraries ldd lists.
 add_binary() {
