@@ -37,14 +37,17 @@ add_modules_to() {
 		order=""
 		for d in $deps; do order="$d $order"; done
 		for m in $order $mod; do
+			# The name as listed (and loaded): compressed modules are stored unpacked.
 			base=$(basename "$m")
+			base=${base%.xz}
+			base=${base%.zst}
 			cat "$root"/etc/modules.* | grep -qx "$base" && continue
 			case "$m" in
 			*.ko) cp "/lib/modules/$kver/$m" "$root/lib/modules/$base" ;;
-			*.ko.xz) xz -dc "/lib/modules/$kver/$m" >"$root/lib/modules/${base%.xz}"; base=${base%.xz} ;;
-			*.ko.zst) zstd -qdc "/lib/modules/$kver/$m" >"$root/lib/modules/${base%.zst}"; base=${base%.zst} ;;
+			*.ko.xz) xz -dc "/lib/modules/$kver/$m" >"$root/lib/modules/$base" ;;
+			*.ko.zst) zstd -qdc "/lib/modules/$kver/$m" >"$root/lib/modules/$base" ;;
 			esac
-			grep -qx "$base" "$root/etc/$list" || echo "$base" >>"$root/etc/$list"
+			echo "$base" >>"$root/etc/$list"
 		done
 	done
 }
@@ -53,7 +56,6 @@ add_modules_to() {
 make_cpio() {
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$2"
 }
-
 
 # add_binary ROOT PATH [DEST]: copies a dynamically linked program and the libraries ldd lists.
 add_binary() {
