@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
 if why=$("$build/vmm" kvm-check 2>&1 >/dev/null); then
 	echo "boot: running vmm directly on /dev/kvm" >&2
-	exec "$build/vmm" run --kernel "$build/guest/vmlinux" --initrd "$build/guest/initramfs.cpio.gz" \
+	exec "$build/vmm" run --kernel "$build/guest/vmlinux" --initrd "$build/guest/initramfs.cpio.lz4" \
 		--cmdline "console=ttyS0 cryptomgr.notests" --memory 1G --cpus 2
 fi
 echo "boot: /dev/kvm cannot run guests here (${why#vmm: })" >&2

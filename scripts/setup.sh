@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # libcap-dev and libseccomp-dev: vmm's sandbox (capabilities, system-call filter), static archives.
 # clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes): the hardening suite's fuzz targets.
-packages=(gcc meson ninja-build pkg-config liburing-dev libcap-dev libseccomp-dev linux-libc-dev acpica-tools cpio gzip
+packages=(gcc meson ninja-build pkg-config liburing-dev libcap-dev libseccomp-dev linux-libc-dev acpica-tools cpio gzip lz4
 	  busybox-static linux-image-amd64 qemu-system-x86 iperf3 gnuplot-nox python3 clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,12 +1,16 @@
 #!/bin/sh
 # Boot tests: each scenario runs vmm with the default guest and asserts what the guest saw.
 # POSIX sh, so that it runs the same directly on a host with /dev/kvm and under busybox in the
-# nested L1. Environment: VMM (binary), GUEST_DIR (bzImage, initramfs.cpio.gz, kernel-version),
+# nested L1. Environment: VMM (binary), GUEST_DIR (bzImage, vmlinux, initramfs-test.cpio.lz4,
+# initramfs.cpio.lz4, kernel-version),
 # WORK (scratch dir), SCALE (timeout multiplier: 1 direct, more when nested).
 # Prints "BOOTTEST: PASS name ..." / "BOOTTEST: FAIL name: why" and a closing count line.
 VMM=${VMM:?} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp} SCALE=${SCALE:-1}
 BZIMAGE=$GUEST_DIR/bzImage
-INITRD=$GUEST_DIR/initramfs.cpio.gz
+# The test guest: the default guest with the test programs (iperf3, rr, vpoke, datacheck); the
+# pvh scenario boots the default guest's own archive, as scripts/boot.sh does.
+INITRD=$GUEST_DIR/initramfs-test.cpio.lz4
+DEFAULT_INITRD=$GUEST_DIR/initramfs.cpio.lz4
 VMLINUX=$GUEST_DIR/vmlinux
 # The scenarios boot the ELF vmlinux through its PVH entry (the faster boot, as scripts/boot.sh
 # does); smp1_console keeps the bzImage path tested. Without a vmlinux, all take the bzImage.
@@ -146,12 +150,12 @@ second_boot_then_sigint() {
 }
 
 # The PVH boot (vmm/boot_pvh.c): the same kernel unpacked to its ELF vmlinux, entered at its PVH
-# note with 2 vCPUs; a guest reset with --on-reboot=restart loads it again, from the file vmm
+# note with 2 vCPUs, and the default guest's archive: scripts/boot.sh's guest. A guest reset with --on-reboot=restart loads it again, from the file vmm
 # opened before it dropped its privileges.
 scenario_pvh() {
 	name=pvh-vmlinux
 	[ -f "$VMLINUX" ] || { fail "no $VMLINUX (the guest build unpacks it: guest/extract-vmlinux.sh)"; return; }
-	start_guest "$name" "$VMM" run --exit-stats --kernel "$VMLINUX" --initrd "$INITRD" --cpus 2 --memory 1G \
+	start_guest "$name" "$VMM" run --exit-stats --kernel "$VMLINUX" --initrd "$DEFAULT_INITRD" --cpus 2 --memory 1G \
 		--on-reboot=restart --cmdline "console=ttyS0 vmm.mode=reboot"
 	check_boot || return
 	[ "$(marker cpus)" = 2 ] || { fail "guest sees $(marker cpus) CPUs, want 2"; return; }

@@ -682,7 +682,7 @@ def cmdline_seeds():
             out += passwd + b"\0"
         return out + b"\0".join(a)
     return {
-        "default": args(b"--kernel", b"vmlinux", b"--initrd", b"initramfs.cpio.gz", b"--cpus", b"2", b"--memory", b"1G"),
+        "default": args(b"--kernel", b"vmlinux", b"--initrd", b"initramfs.cpio.lz4", b"--cpus", b"2", b"--memory", b"1G"),
         "net-iommu": args(b"--kernel=bzImage", b"--net", b"tap=vmmtap0,mac=52:54:00:12:34:57", b"--iommu=ats",
                           b"--on-reboot=restart", b"--exit-stats", b"--cmdline", b"console=ttyS0 quiet"),
         "user-name": args(b"--kernel", b"k", b"--user", b"vmmuser", b"--no-sandbox",

@@ -16,7 +16,7 @@ ROUNDS=${ROUNDS:-10} FIRST=${FIRST:-1} FLOOD=${FLOOD:-0}
 LIMIT=${LIMIT:-120}
 [ "$FLOOD" -gt 0 ] && LIMIT=$((LIMIT + FLOOD / 100))
 ARMS=${ARMS:-vmm-1c-512M vmm-2c-4G qemu-1c-512M qemu-2c-4G}
-KERNEL=$GUEST_DIR/bzImage INITRD=$GUEST_DIR/initramfs.cpio.gz
+KERNEL=$GUEST_DIR/bzImage INITRD=$GUEST_DIR/initramfs-test.cpio.lz4
 # earlyprintk: a guest that dies early still leaves its last words on the console.
 APPEND="console=ttyS0 earlyprintk=serial,ttyS0,115200 vmm.mode=poweroff"
 [ "$FLOOD" -gt 0 ] && APPEND="console=ttyS0 earlyprintk=serial,ttyS0,115200 vmm.mode=shell"

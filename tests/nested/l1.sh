@@ -31,7 +31,8 @@ build_l1_initramfs() {
 			{ echo "nested: no $b beside $vmm_bin: build the tests (ninja -C BUILD)" >&2; return 1; }
 	done
 	add_binary "$stage" "$(command -v iperf3)" || return 1
-	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.gz" "$guest_dir/kernel-version" "$stage/opt/vmm/guest/"
+	cp "$guest_dir/bzImage" "$guest_dir/initramfs.cpio.lz4" "$guest_dir/initramfs-test.cpio.lz4" "$guest_dir/kernel-version" \
+		"$stage/opt/vmm/guest/"
 	# The same kernel as an ELF vmlinux, for the PVH boot scenario (guest/extract-vmlinux.sh).
 	[ -f "$guest_dir/vmlinux" ] && cp "$guest_dir/vmlinux" "$stage/opt/vmm/guest/"
 	cp "$L1_ROOT"/tests/boot/*.sh "$L1_ROOT"/tests/perf/*.sh "$L1_ROOT"/tests/nested/crash-study-l1.sh "$stage/opt/vmm/tests/"

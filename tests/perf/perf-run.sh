@@ -16,7 +16,7 @@ QEMU10=${QEMU10:-} QEMU10_DATA=${QEMU10_DATA:-} QEMU10_BIOS=${QEMU10_BIOS:-/usr/
 REPS=${REPS:-1} SECS=${SECS:-2} RR_N=${RR_N:-500} SCALE=${SCALE:-4}
 MODES=${MODES:-"noiommu strict lazy passthrough strict-ir passthrough-ir"}
 KERNEL=$GUEST_DIR/bzImage
-INITRD=$GUEST_DIR/initramfs.cpio.gz
+INITRD=$GUEST_DIR/initramfs-test.cpio.lz4
 MEM_MB=1024
 # console-lib.sh sits beside this script in the L1's initramfs, in tests/boot/ in the source tree.
 lib=$(dirname "$0")/console-lib.sh
