@@ -140,15 +140,16 @@ boot_once() {
 			-append "$CMDLINE" </dev/null >"$fifo" 2>&1 & ;;
 	esac
 	pid=$!
-	# A guest that never reaches init is stopped after 180 s; its output's end ends the read. The
+	# A guest that never reaches init is stopped after 180 s, and the watchdog's own line ends the
+	# read even if the VMM cannot die (a VMM stuck in the L1's KVM keeps its end of the FIFO). The
 	# watchdog keeps no pipe of the caller open (its output to /dev/null): tee would wait for it.
-	(sleep 180 && kill -9 $pid) >/dev/null 2>&1 &
+	(sleep 180 && kill -9 $pid; echo "BENCH-WATCHDOG: timeout" >"$fifo") >/dev/null 2>&1 &
 	watchdog=$!
 	exec 3<"$fifo"
 	: >"$out"
 	while IFS= read -r line <&3; do
 		printf '%s\n' "$line" >>"$out"
-		case $line in *"VMM-GUEST: init-ready"*) break ;; esac
+		case $line in *"VMM-GUEST: init-ready"* | "BENCH-WATCHDOG: timeout") break ;; esac
 	done
 	t1=$(now_ms)
 	kill $watchdog 2>/dev/null
@@ -166,6 +167,13 @@ boot_once() {
 	fi
 	[ -n "$trace" ] && hist_stop "$who" "$kern"
 	kill -9 $pid 2>/dev/null
+	sleep 1
+	if kill -0 $pid 2>/dev/null; then
+		# Killed but not gone: stuck in the kernel (the L1's KVM). Waiting would hang the run.
+		echo "BENCH: boot vmm=$who kernel=$kern failed: the VMM did not exit after SIGKILL (stuck in the L1's kernel)"
+		rm -f "$fifo"
+		return 1
+	fi
 	wait $pid 2>/dev/null
 	wait $drain 2>/dev/null
 	rm -f "$fifo"
