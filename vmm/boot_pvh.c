@@ -7,6 +7,8 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,21 +322,68 @@ static uint64_t gdt_descriptor(const struct kvm_segment *s)
 	       ((uint64_t)s->db << 54) | ((uint64_t)s->g << 55) | ((uint64_t)(s->base >> 24 & 0xFF) << 56);
 }
 
+/* One reader's share of the segments' file bytes: [from, to) of their concatenation. */
+struct segment_reader {
+	int fd;
+	const struct pvh_kernel *k;
+	uint8_t *const *host; /* each segment's place in guest RAM */
+	uint64_t from, to;
+	int ret;
+};
+
+static void *read_share(void *arg)
+{
+	struct segment_reader *r = arg;
+	uint64_t pos = 0;
+	for (unsigned i = 0; i < r->k->nsegments && !r->ret; i++) {
+		const struct pvh_segment *s = &r->k->segments[i];
+		uint64_t lo = pos > r->from ? pos : r->from;
+		uint64_t hi = pos + s->filesz < r->to ? pos + s->filesz : r->to;
+		if (lo < hi)
+			r->ret = read_exact(r->fd, s->offset + (lo - pos), r->host[i] + (lo - pos), hi - lo);
+		pos += s->filesz;
+	}
+	return NULL;
+}
+
+/* Below this many bytes of segments one reader does it all: a thread costs more than it saves. */
+#define PVH_PARALLEL_LOAD_MIN (16ULL << 20)
+
 /* Each segment from the file into guest RAM (pread straight into it, no copy of the file in
- * vmm's heap: peak RSS), then its bss tail zeroed. */
+ * vmm's heap: peak RSS), then its bss tail zeroed. A large kernel is read by two threads, each
+ * half of the bytes: most of the time goes to the host's page faults on fresh guest RAM (a huge
+ * page cleared, then filled), which two CPUs take in half the time (Debian's 63 MiB vmlinux:
+ * 0.3-1.2 s of vmm's set-up in the nested L1 with one reader). */
 static int load_segments(const struct guest_memory *mem, int fd, const struct pvh_kernel *k, char *err, size_t errlen)
 {
+	uint8_t *host[PVH_MAX_PHDRS];
+	uint64_t total = 0;
 	for (unsigned i = 0; i < k->nsegments; i++) {
 		const struct pvh_segment *s = &k->segments[i];
-		uint8_t *host = guest_ptr(mem, s->paddr, s->memsz);
-		if (!host)
+		host[i] = guest_ptr(mem, s->paddr, s->memsz);
+		if (!host[i])
 			return boot_error(err, errlen, -EFBIG, "the kernel's segment [0x%llx, 0x%llx) is not in guest RAM",
 				    (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz));
-		int ret = read_exact(fd, s->offset, host, s->filesz);
-		if (ret)
-			return read_failed(err, errlen, ret, "kernel's segments");
-		memset(host + s->filesz, 0, s->memsz - s->filesz);
+		total += s->filesz; /* each filesz is inside the file (boot_pvh_parse): no wrap */
 	}
+	struct segment_reader first = { .fd = fd, .k = k, .host = host, .from = 0, .to = total };
+	struct segment_reader second = first;
+	pthread_t helper;
+	bool two = false;
+	if (total >= PVH_PARALLEL_LOAD_MIN) {
+		first.to = second.from = total / 2;
+		two = pthread_create(&helper, NULL, read_share, &second) == 0;
+		if (!two)
+			first.to = total; /* no thread: this one reads it all */
+	}
+	read_share(&first);
+	if (two)
+		pthread_join(helper, NULL);
+	int ret = first.ret ? first.ret : two ? second.ret : 0;
+	if (ret)
+		return read_failed(err, errlen, ret, "kernel's segments");
+	for (unsigned i = 0; i < k->nsegments; i++)
+		memset(host[i] + k->segments[i].filesz, 0, k->segments[i].memsz - k->segments[i].filesz);
 	return 0;
 }
 
