@@ -197,8 +197,9 @@ static int install_filter(char *err, size_t errlen)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed_syscalls[i], 0);
 	for (size_t i = 0; !ret && i < sizeof(refused_syscalls) / sizeof(refused_syscalls[0]); i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(refused_syscalls[i].err), refused_syscalls[i].nr, 0);
-	/* glibc's first pthread_create (the first VM's vCPUs, after the drop) installs its own
-	 * handlers for its two reserved real-time signals (SIGCANCEL, SIGSETXID): those only. */
+	/* glibc's first pthread_create installs its own handlers for its two reserved real-time
+	 * signals (SIGCANCEL, SIGSETXID): those only. It may come after the drop: the first VM's
+	 * vCPUs with a bzImage (a vmlinux's loader makes a reader thread before it). */
 	for (int sig = __SIGRTMIN; !ret && sig <= __SIGRTMIN + 1; sig++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
 				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sig, 0));
