@@ -57,12 +57,10 @@ add_modules_to() {
 # in about half gzip's time.
 make_cpio() {
 	case "${3:-gzip}" in
-	lz4) set -- "$1" "$2" lz4 -l -9 -q ;;
-	*) set -- "$1" "$2" gzip -1 ;;
+	lz4) cpio_compress="lz4 -l -9 -q" ;;
+	*) cpio_compress="gzip -1" ;;
 	esac
-	cpio_dir=$1 cpio_out=$2 # no locals in POSIX sh: names the callers do not use
-	shift 2
-	(cd "$cpio_dir" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | "$@" >"$cpio_out"
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | $cpio_compress >"$2"
 }
 
 # add_binary ROOT PATH [DEST]: copies a dynamically linked program and the libraries ldd lists.

@@ -150,8 +150,9 @@ second_boot_then_sigint() {
 }
 
 # The PVH boot (vmm/boot_pvh.c): the same kernel unpacked to its ELF vmlinux, entered at its PVH
-# note with 2 vCPUs, and the default guest's archive: scripts/boot.sh's guest. A guest reset with --on-reboot=restart loads it again, from the file vmm
-# opened before it dropped its privileges.
+# note with 2 vCPUs, and the default guest's archive: scripts/boot.sh's guest. A guest reset
+# with --on-reboot=restart loads it again, from the file vmm opened before it dropped its
+# privileges.
 scenario_pvh() {
 	name=pvh-vmlinux
 	[ -f "$VMLINUX" ] || { fail "no $VMLINUX (the guest build unpacks it: guest/extract-vmlinux.sh)"; return; }

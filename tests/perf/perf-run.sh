@@ -126,6 +126,20 @@ guest_nic_irqs() {
 	nic_irq_total=$(sed -n "s/^NICIRQS-$irq_seq=\([0-9]*\).*/\1/p" "$out" | tr -d '\r' | tail -n 1)
 }
 
+# iperf_client OUT WHAT [-R]: one iperf3 run to the guest (with -R, from it). The guest's server
+# (iperf3 -s -D) may still be coming up, and listens again only once it has closed the test
+# before: a refused connection is retried twice. Any other failure ends the cell.
+iperf_client() {
+	try=1
+	until timeout $((SECS * 3 + 30)) iperf3 -c 169.254.10.2 -t "$SECS" -f m ${3:-} >"$1" 2>&1; do
+		rc=$?
+		grep -q "unable to connect" "$1" && [ $try -lt 3 ] ||
+			{ cell_failed "$2: $(tail -n 1 "$1")" "$(client_failed $rc)"; return 1; }
+		try=$((try + 1))
+		sleep 2
+	done
+}
+
 network_figures() {
 	ip addr replace 169.254.10.1/24 dev $TAP && ip link set $TAP up || { cell_failed "cannot configure $TAP"; return 1; }
 	send "ping -c 2 -W 5 169.254.10.1 >/dev/null; iperf3 -s -D; rr server 7777 & echo SERVERS-UP-\$((40+2))"
@@ -138,25 +152,8 @@ network_figures() {
 	b0=$(tap_bytes) s0=$(now_ms)
 	rep=1
 	while [ $rep -le "$REPS" ]; do
-		try=1
-		until timeout $((SECS * 3 + 30)) iperf3 -c 169.254.10.2 -t "$SECS" -f m >"$WORK/p-rx.txt" 2>&1; do
-			rc=$?
-			# The server may still be coming up: a refused connection is retried twice.
-			grep -q "unable to connect" "$WORK/p-rx.txt" && [ $try -lt 3 ] ||
-				{ cell_failed "iperf3 to the guest: $(tail -n 1 "$WORK/p-rx.txt")" "$(client_failed $rc)"; return 1; }
-			try=$((try + 1))
-			sleep 2
-		done
-		try=1
-		# The same for the reverse test: the server (iperf3 -s -D) listens again only once it has
-		# closed the test before, and a refusal just after that test is this window, not a fault.
-		until timeout $((SECS * 3 + 30)) iperf3 -c 169.254.10.2 -t "$SECS" -f m -R >"$WORK/p-tx.txt" 2>&1; do
-			rc=$?
-			grep -q "unable to connect" "$WORK/p-tx.txt" && [ $try -lt 3 ] ||
-				{ cell_failed "iperf3 from the guest: $(tail -n 1 "$WORK/p-tx.txt")" "$(client_failed $rc)"; return 1; }
-			try=$((try + 1))
-			sleep 2
-		done
+		iperf_client "$WORK/p-rx.txt" "iperf3 to the guest" || return 1
+		iperf_client "$WORK/p-tx.txt" "iperf3 from the guest" -R || return 1
 		timeout 120 rr client 169.254.10.2 7777 "$RR_N" >"$WORK/p-rr.txt" 2>&1 ||
 			{ rc=$?; cell_failed "request/response: $(cat "$WORK/p-rr.txt") (status $rc)" "$(client_failed $rc)"; return 1; }
 		report guest_rx_mbits "$(iperf_mbits "$WORK/p-rx.txt")"
