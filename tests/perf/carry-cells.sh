@@ -6,7 +6,7 @@
 #   reset or wedge may have failed it already (CI run 28: vmm's strict-ir client got a reset
 #   connection, then no guest of any VMM reached init, twice each, and the harness called the L1
 #   wedged and booted another). Its failure is kept as a
-#   retried line (report.py lists it under "Cells run twice"), its figures are dropped, and the
+#   retried line (report.py lists it under "Cells run again"), its figures are dropped, and the
 #   verdict comes from its run in the next boot.
 # Usage: carry-cells.sh ATTEMPT_LOG EARLIER_LOG
 attempt=${1:?usage: carry-cells.sh ATTEMPT_LOG EARLIER_LOG}

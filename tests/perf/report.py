@@ -232,9 +232,10 @@ def markdown(res):
         for k, v in bad:
             out += ["### %s: %s" % (k, v["reason"]), "", "```"] + res["logs"].get(k, []) + ["```", ""]
     if res.get("retries"):
-        out += ["## Cells run twice (nested flakes)", "",
-                "In the nested L1 a cell whose guest crashed (its VMM exited) or stopped answering is run once",
-                "more; its figures above are the second attempt's. The first attempts:", ""]
+        out += ["## Cells run again (nested flakes)", "",
+                "In the nested L1 a cell whose guest stopped answering is run once more, and one whose guest",
+                "crashed (its VMM exited) up to twice more; its figures above are the last attempt's. The",
+                "failed attempts:", ""]
         for r in res["retries"]:
             out += ["### %s (%s): %s" % (r["cell"], r["kind"], r["reason"]), "", "```"] + r["log"] + ["```", ""]
     return "\n".join(out) + "\n"

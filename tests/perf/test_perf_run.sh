@@ -1,8 +1,9 @@
 #!/bin/sh
 # The performance harness's retry rule (perf-run.sh's run_all_cells), without KVM: run_cell is
 # replaced by one that replays recorded cell outcomes, and the PERF lines are checked. In the
-# nested L1 a cell that crashed or stalled runs once more and its first attempt's figures are
-# dropped; a plain failure, or any failure directly on KVM, is not retried.
+# nested L1 a cell that stalled runs once more and one that crashed up to twice more, and a
+# failed attempt's figures are dropped; a plain failure, or any failure directly on KVM, is not
+# retried.
 # Usage: test_perf_run.sh (exit status 0 when every case passes).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,9 +61,21 @@ check_case stall-retried 1 "stall ok ok" \
 	"^PERFLOG: log of stall$" "^PERF: vmm=vmm mode=strict status=ok$" \
 	"!value=5000" "!PERF-FLAKE" "!mode=strict status=failed" "^PERF: vmm=qemu mode=strict status=ok$" \
 	"^PERF: vmm=qemu10 mode=strict status=unavailable"
-check_case crash-retried-then-fails 1 "crash crash ok" \
+# A guest that died after init gets a third attempt; a stall only a second.
+check_case crash-retried-twice 1 "crash crash ok ok" \
+	"^PERF: vmm=vmm mode=strict retried=crash " "^PERF: vmm=vmm mode=strict status=ok$" \
+	"!PERF-FLAKE" "!mode=strict status=failed" "^PERF: vmm=qemu mode=strict status=ok$"
+check_case crash-retried-then-fails 1 "crash crash crash ok" \
 	"^PERF: vmm=vmm mode=strict retried=crash " "^PERF: vmm=vmm mode=strict status=failed reason=.*\(crash\)$" \
 	"!PERF-FLAKE" "^PERF: vmm=qemu mode=strict status=ok$"
+check_case stall-crash-crash-fails 1 "stall crash crash ok" \
+	"^PERF: vmm=vmm mode=strict retried=stall " "^PERF: vmm=vmm mode=strict retried=crash " \
+	"^PERF: vmm=vmm mode=strict status=failed reason=.*\(crash\)$" "^PERF: vmm=qemu mode=strict status=ok$"
+check_case crash-then-stall-fails 1 "crash stall ok" \
+	"^PERF: vmm=vmm mode=strict retried=crash " "^PERF: vmm=vmm mode=strict status=failed reason=.*\(stall\)$" \
+	"^PERF: vmm=qemu mode=strict status=ok$"
+check_case stall-twice-fails 1 "stall stall ok" \
+	"^PERF: vmm=vmm mode=strict status=failed reason=.*\(stall\)$" "^PERF: vmm=qemu mode=strict status=ok$"
 check_case error-not-retried 1 "error ok" \
 	"^PERF: vmm=vmm mode=strict status=failed reason=.*\(error\)$" "!retried=" "^PERF: vmm=qemu mode=strict status=ok$"
 check_case direct-kvm-not-retried "" "stall ok" \

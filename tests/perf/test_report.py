@@ -151,7 +151,7 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(report.check(res), [])
         md = report.markdown(res)
         self.assertNotIn("## Failures", md)
-        self.assertIn("## Cells run twice (nested flakes)", md)
+        self.assertIn("## Cells run again (nested flakes)", md)
         self.assertIn("### vmm/strict (stall): request/response: Terminated (status 124)", md)
         # A PERFLOG line after the retried line belongs to it, not to the cell before it.
         self.assertNotIn("vmm/noiommu", res["logs"])
