@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the default guest from this machine's Debian packages: the linux-image-amd64 kernel,
 # busybox-static and the kernel's own modules.
-# Usage: guest/build-guest.sh OUTDIR RR_BINARY VPOKE_BINARY DATACHECK_BINARY
+# Usage: guest/build-guest.sh OUTDIR INIT_BINARY RR_BINARY VPOKE_BINARY DATACHECK_BINARY
 # Writes OUTDIR/bzImage and two initramfs archives:
 #   initramfs.cpio.lz4       the default guest (scripts/boot.sh, the benchmark): /init, busybox,
 #                            the power button's and virtio-net's modules;
@@ -15,10 +15,11 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/modules.sh"
 out=${1:?usage: build-guest.sh OUTDIR}
-usage="usage: build-guest.sh OUTDIR RR_BINARY VPOKE_BINARY DATACHECK_BINARY"
-rr=${2:?$usage}
-vpoke=${3:?$usage}
-datacheck=${4:?$usage}
+usage="usage: build-guest.sh OUTDIR INIT_BINARY RR_BINARY VPOKE_BINARY DATACHECK_BINARY"
+init=${2:?$usage}
+rr=${3:?$usage}
+vpoke=${4:?$usage}
+datacheck=${5:?$usage}
 mkdir -p "$out"
 kver=$(newest_kernel) || { echo "guest: no kernel found: apt-get install linux-image-amd64" >&2; exit 1; }
 [ -x /bin/busybox ] || { echo "guest: no /bin/busybox: apt-get install busybox-static" >&2; exit 1; }
@@ -26,7 +27,7 @@ echo "guest: kernel $kver"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/etc/acpi/PWRF" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp" "$stage/run"
-# /init mounts these with one `mount -a`: each program it starts costs 0.1-0.3 s nested.
+# /init (init.c) mounts these itself; the table is there for a user's `mount -a`.
 printf '%s\n' "proc /proc proc defaults 0 0" "sysfs /sys sysfs defaults 0 0" "devtmpfs /dev devtmpfs defaults 0 0" \
 	>"$stage/etc/fstab"
 cp /bin/busybox "$stage/bin/busybox"
@@ -40,11 +41,12 @@ for applet in $(/bin/busybox --list-full); do
 	mkdir -p "$stage/$(dirname "$applet")"
 	ln -s /bin/busybox "$stage/$applet"
 done
-install -m 0755 "$here/init" "$stage/init"
+install -m 0755 "$init" "$stage/init"
+install -m 0755 "$here/init-mode.sh" "$stage/etc/init-mode.sh"
 install -m 0755 "$here/acpi-power-button" "$stage/etc/acpi/PWRF/00000080"
 echo "guest: modules (power button: evdev, button; virtio-net)"
 add_modules "$kver" "$stage" evdev button
-# virtio-net's modules are loaded only when the board has a virtio device (guest/init).
+# virtio-net's modules are loaded only when the board has a virtio device (guest/init.c).
 add_modules_to modules.virtio "$kver" "$stage" virtio_pci virtio_net
 install -m 0755 "$here/irqs" "$stage/usr/bin/irqs"
 command -v lz4 >/dev/null || { echo "guest: no lz4: apt-get install lz4" >&2; exit 1; }

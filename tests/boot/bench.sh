@@ -195,7 +195,9 @@ boot_once() {
 	fi
 	# Where vmm's set-up time goes, phase by phase (host: the files, tap and vhost before the VM).
 	[ "$who" = vmm ] && grep "^vmm: setup-phases-ms:" "$out" | tail -n 1 | sed "s/^vmm: /BENCH: boot-vmm kernel=$kern /"
-	# The guest's half of the profile (guest/init's vmm.mode=profile): its slowest initcalls and
+	# init_ms by step (guest/init.c): module loading, the /proc reads, acpid's start.
+	tr -d '\r' <"$out" | sed -n "s/^VMM-GUEST: init-steps-ms: /BENCH: boot-guest-init-steps-ms vmm=$who kernel=$kern /p" | head -n 1
+	# The guest's half of the profile (guest/init-mode.sh's vmm.mode=profile): its slowest initcalls and
 	# longest silences, in ms of its uptime.
 	tr -d '\r' <"$out" | sed -n "s/^VMM-GUEST: profile-/BENCH: boot-guest-profile vmm=$who /p"
 	return 0
