@@ -51,7 +51,7 @@ else
 	build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" $with || exit 1
 	l1_pick_emulator "$build"
 fi
-hangs=0 panics=0 wedges=0 timeouts=0
+hangs=0 panics=0 wedges=0 timeouts=0 fresh=0
 # All L1 boots together get BOOT_TEST_BUDGET seconds (below meson's timeout for the suite), each
 # one at most BOOT_TEST_TIMEOUT of what is left; another L1 starts only with 5 minutes left.
 budget=${BOOT_TEST_BUDGET:-3300}
@@ -116,7 +116,15 @@ for attempt in 1 2 3 4; do
 		tr -d '\r' <"$log" | grep -E "^BOOTTEST: (PASS|FAIL|RETRY)" | sed 's/^/    /'
 		tr -d '\r' <"$log" | grep -E "RIP:|Kernel panic|BUG:|Oops" | head -n 5 | sed 's/^/    /'
 	fi
-	[ -n "$crashed" ] || break
+	if [ -z "$crashed" ]; then
+		# The L1 finished. A scenario whose every attempt in it ended in a nested crash or stall
+		# (scenarios.sh's NESTED-EXHAUSTED, not marked as run) runs once more in a new L1 boot:
+		# once per run, so that a scenario that always dies still fails.
+		exhausted=$(tr -d '\r' <"$log" | sed -n 's/^BOOTTEST: NESTED-EXHAUSTED \([a-z0-9_]*\):.*/\1/p' | tr '\n' ' ')
+		[ -n "$exhausted" ] && [ $fresh = 0 ] || break
+		fresh=1
+		echo "boot tests: RETRY in a new L1: ${exhausted% } (every attempt in this L1 ended in a nested crash or stall), attempt $attempt"
+	fi
 	# Keep what this boot finished; the next boot skips those scenarios.
 	tr -d '\r' <"$log" | grep -E "^BOOTTEST: (PASS|FAIL|RETRY)" >>"$earlier"
 	for s in $(tr -d '\r' <"$log" | sed -n 's/^BOOTTEST: ran \([a-z0-9_]*\).*/\1/p'); do
@@ -128,6 +136,7 @@ echo "boot tests: L1 panics in this run: $panics"
 echo "boot tests: L1 hangs in this run: $hangs"
 echo "boot tests: L1s that could run no more guests in this run: $wedges"
 echo "boot tests: L1 boots that ran out of time in this run: $timeouts"
+echo "boot tests: new L1 boots for scenarios whose attempts all ended in nested flakes: $fresh"
 [ -s "$earlier" ] && { echo "boot tests: results of the earlier L1 boots:"; sed 's/^/  /' "$earlier"; }
 tr -d '\r' <"$log" | grep -E "^(BOOTTEST|BENCH|L1:|    |---|[0-9]+ passed)" | grep -v "^L1: \(tests\|bench\) finished\|^L1: alive"
 if [ $rc -eq 124 ]; then

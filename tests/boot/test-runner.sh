@@ -5,7 +5,8 @@
 # (must pass, and say why it retried); a retry that failed again; a failure without retry; an
 # L1 panic, then a pass; an L1 hang, then a pass; four hangs; an L1 out of time, then a pass; an L1 panic after some scenarios
 # ran (the next boot skips them, their results count, a failure among them stands); an L1 that
-# can run no more guests, then a pass, and four such L1s; a timeout;
+# can run no more guests, then a pass, and four such L1s; a scenario whose attempts all ended in
+# nested crashes, run again in a new L1 (passing, and failing again); a timeout;
 # an L1 that stopped before the end; all scenarios passing while the script's status says
 # otherwise; no scenario.
 # Usage: test-runner.sh BUILD_DIR
@@ -156,6 +157,48 @@ mkcase wedge-then-pass
 expect wedge-then-pass 0 "RETRY L1: it can run no more guests, attempt 1: net: vmmtap0 still exists" \
 	"L1 boot 2, command line: l1.run=tests l1.skip=smp1_console " "L1s that could run no more guests in this run: 1" \
 	"verdict PASS: 6 scenario\(s\) passed on their last attempt"
+
+# Every attempt of a scenario in one L1 ended in a nested crash (scenarios.sh's NESTED-EXHAUSTED):
+# it is not marked as run, and a new L1 boot runs it once more; its result there decides.
+mkcase exhausted-then-pass
+cat >"$work/exhausted.txt" <<'T'
+BOOTTEST: FAIL virtio-net-vhost: no init marker
+BOOTTEST: RETRY virtio-net-vhost: the L2 guest triple-faulted (nested flake: vmm: exits: io=1 shutdown=1 ); running it again (attempt 2)
+BOOTTEST: FAIL virtio-net-vhost: no init marker
+BOOTTEST: RETRY virtio-net-vhost: the L2 guest triple-faulted (nested flake: vmm: exits: io=1 shutdown=1 ); running it again (attempt 3)
+BOOTTEST: FAIL virtio-net-vhost: checked transfer to the guest: datacheck: STALLED: write moved nothing for 60 s
+BOOTTEST: NESTED-EXHAUSTED net: its 3 attempts in this L1 ended in nested crashes or stalls
+T
+{
+	echo "BOOTTEST: ran smp1_console"
+	with_net_result "$work/exhausted.txt"
+} | sed 's/^L1: tests finished status=0/L1: tests finished status=1/' >"$work/exhausted-then-pass/1.log"
+{
+	echo "L1: ready (6.1.0-56-amd64, /dev/kvm present)"
+	echo "BOOTTEST: skipped smp1_console (ran in an earlier L1 boot)"
+	grep -E "^BOOTTEST: PASS virtio-net" "$pass_log"
+	echo "BOOTTEST: ran net"
+	echo "BOOTTEST: done"
+	echo "L1: tests finished status=0"
+} >"$work/exhausted-then-pass/2.log"
+expect exhausted-then-pass 0 "RETRY in a new L1: net \(every attempt in this L1 ended in a nested crash or stall\), attempt 1" \
+	"L1 boot 2, command line: l1.run=tests l1.skip=smp1_console " \
+	"new L1 boots for scenarios whose attempts all ended in nested flakes: 1" \
+	"verdict PASS: 6 scenario\(s\) passed on their last attempt"
+
+# Only once per run: when the new L1's attempts end the same way, the failure stands.
+mkcase exhausted-twice
+cp "$work/exhausted-then-pass/1.log" "$work/exhausted-twice/1.log"
+{
+	echo "L1: ready (6.1.0-56-amd64, /dev/kvm present)"
+	echo "BOOTTEST: skipped smp1_console (ran in an earlier L1 boot)"
+	cat "$work/exhausted.txt"
+	echo "BOOTTEST: done"
+	echo "L1: tests finished status=1"
+} >"$work/exhausted-twice/2.log"
+cp "$pass_log" "$work/exhausted-twice/3.log"
+expect exhausted-twice 1 "new L1 boots for scenarios whose attempts all ended in nested flakes: 1" \
+	"verdict FAIL: 5 scenario\(s\) passed, 1 failed on their last attempt: virtio-net-vhost"
 
 # The same, but no L1 boot is left to run the scenario again: its failure stands.
 mkcase four-wedges
