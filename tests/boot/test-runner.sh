@@ -173,14 +173,7 @@ T
 	echo "BOOTTEST: ran smp1_console"
 	with_net_result "$work/exhausted.txt"
 } | sed 's/^L1: tests finished status=0/L1: tests finished status=1/' >"$work/exhausted-then-pass/1.log"
-{
-	echo "L1: ready (6.1.0-56-amd64, /dev/kvm present)"
-	echo "BOOTTEST: skipped smp1_console (ran in an earlier L1 boot)"
-	grep -E "^BOOTTEST: PASS virtio-net" "$pass_log"
-	echo "BOOTTEST: ran net"
-	echo "BOOTTEST: done"
-	echo "L1: tests finished status=0"
-} >"$work/exhausted-then-pass/2.log"
+cp "$work/wedge-then-pass/2.log" "$work/exhausted-then-pass/2.log" # net alone, passing
 expect exhausted-then-pass 0 "RETRY in a new L1: net \(every attempt in this L1 ended in a nested crash or stall\), attempt 1" \
 	"L1 boot 2, command line: l1.run=tests l1.skip=smp1_console " \
 	"new L1 boots for scenarios whose attempts all ended in nested flakes: 1" \
