@@ -64,8 +64,9 @@ static double boottime_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* A line in the kernel's log, so that the boot profile (init-mode.sh profile) sees init's start
- * and end beside the kernel's own lines, on the kernel's clock. */
+/* A line in the kernel's log (at KERN_INFO: "quiet" keeps it off the console), so that the boot
+ * profile (init-mode.sh profile) sees init's start and end beside the kernel's own lines, on the
+ * kernel's clock. */
 static void kmsg(const char *line)
 {
 	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
@@ -350,7 +351,7 @@ int main(void)
 	 * children find busybox's applets through PATH. */
 	setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 0);
 	mount_early();
-	kmsg("vmm-init: /proc, /sys and /dev mounted");
+	kmsg("<6>vmm-init: /proc, /sys and /dev mounted");
 	char up[32];
 	uptime(up, sizeof(up));
 	step_start = boottime_ms();
@@ -399,7 +400,7 @@ int main(void)
 	 * (above) to this line, init's own work, from the time before the guest's clock started. */
 	char ready[32];
 	uptime(ready, sizeof(ready));
-	kmsg("vmm-init: ready");
+	kmsg("<6>vmm-init: ready");
 	printf(MARK "init-steps-ms: %s\n", steps);
 	printf(MARK "uptime-at-ready=%s\n", ready);
 	printf(MARK "init-ready mode=%s\n", mode);
