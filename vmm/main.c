@@ -171,6 +171,8 @@ static bool on_signal(void *opaque, int fd, unsigned revents)
 		return true;
 	if (si.ssi_signo == SIGUSR2) {
 		print_exit_stats(m->vm);
+		for (unsigned i = 0; i < m->vm->ncpus; i++)
+			vcpu_request_state_log(&m->vm->vcpus[i]);
 	} else if (si.ssi_signo == SIGTERM) {
 		log_info("SIGTERM: pressing the ACPI power button");
 		pm_press_power_button(&m->vm->pm);

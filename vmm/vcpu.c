@@ -221,6 +221,8 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
+				if (atomic_exchange(&vcpu->log_state, false))
+					vcpu_log_state(vcpu, LOG_INFO);
 				continue;
 			}
 			char detail[128];
@@ -271,6 +273,19 @@ void vcpu_stop(struct vcpu *vcpu)
 	vcpu->started = false;
 	if (vmm_log_level >= LOG_DEBUG)
 		vcpu_log_state(vcpu, LOG_DEBUG);
+}
+
+/* SIGUSR2's register dump. A guest stalled inside KVM_RUN (the nested NPF loop of
+ * tests/nested/CRASH-STUDY.md never returns to vmm) leaves it at the kick, and its CR3 shows
+ * whether the guest's page-table root is its own. immediate_exit covers a kick that lands
+ * between two KVM_RUNs. */
+void vcpu_request_state_log(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	atomic_store(&vcpu->log_state, true);
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
 void vcpu_destroy(struct vcpu *vcpu)

@@ -12,6 +12,8 @@ int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_info *boot) __must_chec
 int vcpu_start(struct vcpu *vcpu) __must_check;
 /* Kicks a vCPU out of KVM_RUN and joins its thread. */
 void vcpu_stop(struct vcpu *vcpu);
+/* Kicks the vCPU out of KVM_RUN to log its registers (with CR3), then lets it run on. */
+void vcpu_request_state_log(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 /* Installs the no-op signal handler used to kick vCPUs; call once per process. */
 int vcpu_signal_init(void) __must_check;

@@ -64,6 +64,7 @@ struct vcpu {
 	bool started;
 	uint64_t exits[EXIT_REASON_SLOTS];
 	struct exit_profile prof; /* with cfg->exit_profile */
+	atomic_bool log_state;     /* vcpu_request_state_log: log the registers at the next kick */
 };
 
 #define VM_SETUP_MARKS 12
