@@ -146,18 +146,16 @@ static void load_modules(const char *list)
 	fclose(f);
 }
 
-/* The kernel's log as dmesg prints it: each record's "<level>" prefix removed. */
+/* The kernel's log as dmesg prints it: each record's "<level>" prefix removed (in place: the
+ * text only gets shorter). */
 static char *kernel_log(void)
 {
 	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
 	if (size <= 0)
 		size = 1 << 20;
-	char *raw = malloc((size_t)size + 1), *out = malloc((size_t)size + 1);
-	if (!raw || !out) {
-		free(raw);
-		free(out);
+	char *raw = malloc((size_t)size + 1);
+	if (!raw)
 		return NULL;
-	}
 	int n = klogctl(SYSLOG_ACTION_READ_ALL, raw, size);
 	if (n < 0)
 		n = 0;
@@ -174,12 +172,16 @@ static char *kernel_log(void)
 				continue;
 			}
 		}
-		out[o++] = raw[i];
 		line_start = raw[i] == '\n';
+		raw[o++] = raw[i];
 	}
-	out[o] = '\0';
-	free(raw);
-	return out;
+	raw[o] = '\0';
+	return raw;
+}
+
+static bool is_acpi_error(const char *line)
+{
+	return strstr(line, "ACPI Error") || strstr(line, "ACPI BIOS Error");
 }
 
 /* The markers taken from /proc and the kernel log, in the order the tests have always seen. */
@@ -245,23 +247,12 @@ static void print_system_markers(void)
 	int acpi_err = 0, kvm = 0, dmar = 0, mmcfg = 0;
 	char ir[32] = "";
 	char *log = kernel_log();
-	char *acpi_lines = log ? malloc(strlen(log) + 1) : NULL;
-	size_t acpi_len = 0;
-	for (char *l = log, *next; l && *l; l = next) {
-		next = strchr(l, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = l + strlen(l);
-		if (strstr(l, "ACPI Error") || strstr(l, "ACPI BIOS Error")) {
-			acpi_err++;
-			if (acpi_lines) {
-				size_t n = strlen(l);
-				memcpy(acpi_lines + acpi_len, l, n);
-				acpi_len += n;
-				acpi_lines[acpi_len++] = '\n';
-			}
-		}
+	char *end = log ? log + strlen(log) : NULL;
+	/* Split into lines in place; the ACPI error lines are printed from a second walk below. */
+	for (char *l = log, *next; l && l < end; l = next) {
+		next = l + strcspn(l, "\n");
+		*next++ = '\0';
+		acpi_err += is_acpi_error(l);
 		kvm += strstr(l, "Hypervisor detected: KVM") != NULL;
 		dmar += strstr(l, "DMAR: IOMMU enabled") ||
 			strstr(l, "DMAR: Intel(R) Virtualization Technology for Directed I/O");
@@ -271,7 +262,6 @@ static void print_system_markers(void)
 		p = strstr(l, "MMCONFIG at [mem 0x");
 		mmcfg += p && strstr(p, "] reserved");
 	}
-	free(log);
 	step_done("klog");
 
 	char group[64];
@@ -279,12 +269,10 @@ static void print_system_markers(void)
 		snprintf(group, sizeof(group), "none");
 
 	printf(MARK "acpi-errors=%d\n", acpi_err);
-	for (size_t i = 0; i < acpi_len;) {
-		size_t n = strcspn(acpi_lines + i, "\n");
-		printf(MARK "acpi-error-line: %.*s\n", (int)n, acpi_lines + i);
-		i += n + 1;
-	}
-	free(acpi_lines);
+	for (char *l = log; acpi_err && l && l < end; l += strlen(l) + 1)
+		if (is_acpi_error(l))
+			printf(MARK "acpi-error-line: %s\n", l);
+	free(log);
 	printf(MARK "kvm-hypervisor=%d\n", kvm);
 	printf(MARK "dmar-enabled=%d\n", dmar);
 	printf(MARK "iommu-group-type=%s\n", group);
