@@ -717,6 +717,17 @@ crash_retries=0 stall_retries=0 l1_wedged=""
 # precedes an L1 hang or panic under the emulator (tests/nested/CRASH-STUDY.md), and a retried L1
 # only runs what has not run.
 all="smp1_console smp2_reboot bigmem sigterm console_tty restart pvh sandbox net net_tap_deleted net_reset iommu_lazy iommu_pt iommu_off iommu_strict"
+# flake_kind: after a scenario's attempt, in the nested L1 with the L1 still able to run guests,
+# "crash" when the attempt failed and its guest triple-faulted, "stall" when it failed on a wait
+# that ran out (wait_timed_out); nothing otherwise.
+flake_kind() {
+	[ "$failed" != "$before" ] && [ -n "${NESTED:-}" ] && [ -z "$l1_wedged" ] || return 0
+	if grep -q "triple fault" "$err" 2>/dev/null; then
+		echo crash
+	elif [ -n "$wait_timed_out" ]; then
+		echo stall
+	fi
+}
 for s in $all iommu_strict_exact iommu_lazy_exact iommu_strict_noprefetch iommu_lazy_noprefetch iommu_strict_ats iommu_lazy_noir; do
 	case " $all " in *" $s "*) want "$s" || continue ;; *) [ -n "$ONLY" ] && want "$s" || continue ;; esac
 	# SKIP: scenarios that ran in an earlier L1 boot of this run (run-boot-tests.sh keeps their
@@ -729,24 +740,23 @@ for s in $all iommu_strict_exact iommu_lazy_exact iommu_strict_noprefetch iommu_
 	# itself alive: l1-init's heartbeat) runs again, at most twice, each time printed with vmm's
 	# exit counts; the last attempt decides. Directly on KVM nothing is retried.
 	tries=1
-	while [ "$failed" != "$before" ] && [ -n "${NESTED:-}" ] && [ $tries -le 2 ] && [ -z "$l1_wedged" ]; do
-		if grep -q "triple fault" "$err" 2>/dev/null; then
+	while [ $tries -le 2 ]; do
+		case $(flake_kind) in
+		crash)
 			crash_retries=$((crash_retries + 1))
-			why="the L2 guest triple-faulted (nested flake: $(grep -E "^vmm: (exits|guest reset)" "$err" | tail -n 2 | tr '\n' ' '))"
-		elif [ -n "$wait_timed_out" ]; then
+			why="the L2 guest triple-faulted (nested flake: $(grep -E "^vmm: (exits|guest reset)" "$err" | tail -n 2 | tr '\n' ' '))" ;;
+		stall)
 			stall_retries=$((stall_retries + 1))
-			why="the L2 guest stopped making progress (waiting for '$wait_timed_out'; $(grep -E "^vmm: exits" "$err" | tail -n 2 | tr '\n' ' '))"
-		else
-			break
-		fi
+			why="the L2 guest stopped making progress (waiting for '$wait_timed_out'; $(grep -E "^vmm: exits" "$err" | tail -n 2 | tr '\n' ' '))" ;;
+		*) break ;;
+		esac
 		failed=$before
 		tries=$((tries + 1))
 		echo "BOOTTEST: RETRY $name: $why; running it again (attempt $tries)"
 		wait_timed_out=""
 		"scenario_$s"
 	done
-	if [ "$failed" != "$before" ] && [ -n "${NESTED:-}" ] && [ -z "$l1_wedged" ] &&
-		{ grep -q "triple fault" "$err" 2>/dev/null || [ -n "$wait_timed_out" ]; }; then
+	if [ -n "$(flake_kind)" ]; then
 		# Its last attempt too ended in a nested crash or stall. These come in runs in one L1
 		# (CRASH-STUDY.md: an L1 whose guests die attempt after attempt), so it is not marked as
 		# run: run-boot-tests.sh runs it once more in a new L1 boot, after the others.
