@@ -7,9 +7,16 @@
 #      wall_to_init_ms   the VMM process's start to the guest's init marker on the console;
 #      uptime_s          the guest kernel's uptime at init (its clock's start to init);
 #      init_ms           init's own work before its init-ready line (modules, markers, acpid);
-#      before_clock_ms   wall_to_init_ms less the uptime at init-ready: everything before the guest's clock started
-#                        (the VMM's set-up, firmware for QEMU, the bzImage's decompression, the
-#                        kernel's earliest code);
+#      before_clock_ms   the VMM's start to the guest kernel's clock start, in the L1's time:
+#                        the VMM's set-up, firmware for QEMU, the bzImage's decompression, the
+#                        kernel's earliest code. Stamped by the L1's kvm_msr tracepoint at the
+#                        guest's kvmclock registration (see clock_trace_start);
+#      guest_clock_rate  the guest's uptime at init-ready over the L1's time from that clock
+#                        start to the init-ready line: below 1 where the guest's clock runs slower
+#                        than the L1's (0.8-0.9 in the nested L1), so that "wall less uptime" is
+#                        not the time before the clock. Where tracefs cannot be used, the boot
+#                        line has before_clock_est_ms (wall_to_init_ms less the uptime at
+#                        init-ready) instead;
 #      setup_ms          vmm only: its start to the first KVM_RUN (`vmm: setup-ms`), so that
 #                        before_clock_ms - setup_ms is the guest's own part before its clock.
 #    RUNS timed boots per VMM and kernel, then one more with L1's KVM tracepoints counting every
@@ -116,6 +123,38 @@ hist_stop() {
 	done
 }
 
+# clock_trace_start / clock_trace_stop: when the guest kernel's clock starts, in the L1's time.
+# Linux registers kvmclock (a write of MSR_KVM_SYSTEM_TIME_NEW, 0x4b564d01) early in setup_arch,
+# and its uptime counts from there (kvmclock's sched_clock offset); the L1's KVM handles that
+# write itself, and its kvm_msr event, filtered to that write, stamps it in the trace buffer
+# (QEMU's firmware, SeaBIOS, registers a kvmclock of its own first, in its memory below 1 MiB:
+# Linux's clock area is in the kernel's image, above 1 MiB, which the filter asks for)
+# between two markers the benchmark writes: the VMM's start and the init-ready line. The hist
+# triggers of the traced boots count every MSR exit whatever the event's filter (it only decides
+# what the buffer records). Sets before_clock (ms) and clock_to_ready (ms), or leaves them empty.
+KVMCLOCK_MSR=0x4b564d01
+clock_trace_start() {
+	clock_trace="" before_clock="" clock_to_ready=""
+	[ -w $tr/trace_marker ] && [ -w $tr/events/kvm/kvm_msr/filter ] || return 0
+	echo 0 >$tr/tracing_on && echo >$tr/trace &&
+		echo "ecx == $KVMCLOCK_MSR && write == 1 && data >= 0x100000" >$tr/events/kvm/kvm_msr/filter &&
+		echo 1 >$tr/events/kvm/kvm_msr/enable && echo 1 >$tr/tracing_on && clock_trace=1
+}
+clock_trace_mark() { [ -z "$clock_trace" ] || echo "bench-$1" >$tr/trace_marker; }
+clock_trace_stop() {
+	[ -n "$clock_trace" ] || return 0
+	echo 0 >$tr/events/kvm/kvm_msr/enable
+	echo 0 >$tr/events/kvm/kvm_msr/filter
+	# "   vmm-123  [001] d..2.  845.123456: kvm_msr: msr_write 4b564d01 = 0x..."
+	set -- $(awk 'function ts(   s, i) { s = $0; i = index(s, "] "); s = substr(s, i + 2); sub(/^[^ ]* +/, "", s); sub(/:.*/, "", s); return s + 0 }
+		/tracing_mark_write: bench-start/ { t0 = ts(); next }
+		/tracing_mark_write: bench-ready/ { tr = ts(); next }
+		/msr_write 4b564d01/ && t0 != "" && c == "" { c = ts() }
+		END { if (t0 != "" && c != "" && tr != "") printf "%d %d", (c - t0) * 1000, (tr - c) * 1000 }' $tr/trace)
+	before_clock=${1:-} clock_to_ready=${2:-}
+	echo >$tr/trace
+}
+
 # boot_once WHO KERNEL TRACE: one boot to init; prints its phases (and, with TRACE, the exits).
 boot_once() {
 	who=$1 kern=$2 trace=$3 out=$WORK/bench-boot.out
@@ -127,7 +166,9 @@ boot_once() {
 	fifo=$WORK/bench-boot.fifo
 	rm -f "$fifo"
 	mkfifo "$fifo" || return 1
+	clock_trace_start
 	t0=$(now_ms)
+	clock_trace_mark start
 	case $who in
 	vmm) "$VMM" run --exit-stats --cpus 2 --memory 1G --kernel "$kfile" --initrd "$GUEST_DIR/initramfs.cpio.lz4" \
 		--cmdline "$CMDLINE" </dev/null >"$fifo" 2>&1 & ;;
@@ -152,6 +193,7 @@ boot_once() {
 		case $line in *"VMM-GUEST: init-ready"* | "BENCH-WATCHDOG: timeout") break ;; esac
 	done
 	t1=$(now_ms)
+	clock_trace_mark ready
 	kill $watchdog 2>/dev/null
 	# The rest of the VMM's output (the profile, the exit statistics) goes to the file.
 	cat <&3 >>"$out" &
@@ -166,6 +208,7 @@ boot_once() {
 		sleep 0.5
 	fi
 	[ -n "$trace" ] && hist_stop "$who" "$kern"
+	clock_trace_stop
 	kill -9 $pid 2>/dev/null
 	sleep 1
 	if kill -0 $pid 2>/dev/null; then
@@ -185,11 +228,15 @@ boot_once() {
 	ready=$(sed -n 's/^VMM-GUEST: uptime-at-ready=\([0-9.]*\).*/\1/p' "$out" | head -n 1)
 	setup=$(sed -n 's/^vmm: setup-ms: \([0-9.]*\).*/\1/p' "$out" | head -n 1)
 	wall=$((t1 - t0))
-	# Before the guest's clock: the wall time less the guest's uptime at the init-ready line (its
-	# init script's work, init_ms, counts as the guest's own, not as time before its clock).
-	before=$(awk -v w=$wall -v u="${ready:-$up}" 'BEGIN { printf "%d", w - u * 1000 }')
 	initms=${ready:+$(awk -v r="$ready" -v u="$up" 'BEGIN { printf "%d", (r - u) * 1000 }')}
-	echo "BENCH: boot vmm=$who kernel=$kern ${trace:+traced=1 }wall_to_init_ms=$wall uptime_s=$up${initms:+ init_ms=$initms} before_clock_ms=$before${setup:+ setup_ms=$setup}"
+	if [ -n "$before_clock" ] && [ "$clock_to_ready" -gt 0 ]; then
+		clock="before_clock_ms=$before_clock guest_clock_rate=$(awk -v u="${ready:-$up}" -v l="$clock_to_ready" 'BEGIN { printf "%.2f", u * 1000 / l }')"
+	else
+		# No trace: the wall time less the guest's uptime at the init-ready line (init's own
+		# work, init_ms, counts as the guest's), which also counts the guest clock's lag.
+		clock="before_clock_est_ms=$(awk -v w=$wall -v u="${ready:-$up}" 'BEGIN { printf "%d", w - u * 1000 }')"
+	fi
+	echo "BENCH: boot vmm=$who kernel=$kern ${trace:+traced=1 }wall_to_init_ms=$wall uptime_s=$up${initms:+ init_ms=$initms} $clock${setup:+ setup_ms=$setup}"
 	if [ "$who" = vmm ] && [ -n "$trace" ]; then
 		grep -E "^vmm: (exits|exit-time-us|exit-sites):" "$out" | tail -n 3 | sed "s/^vmm: /BENCH: boot-vmm kernel=$kern /"
 	fi
@@ -236,7 +283,7 @@ awk '/^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
 		for (key in keys) {
 			split(key, p, " ")
 			line = "BENCH: boot-median vmm=" p[1] " kernel=" p[2]
-			flist = "wall_to_init_ms uptime_s init_ms before_clock_ms setup_ms"
+			flist = "wall_to_init_ms uptime_s init_ms before_clock_ms guest_clock_rate before_clock_est_ms setup_ms"
 			nf = split(flist, fs, " ")
 			for (i = 1; i <= nf; i++) { m = median(key, fs[i]); if (m != "") line = line " " fs[i] "=" m }
 			print line
