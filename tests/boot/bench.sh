@@ -127,10 +127,10 @@ hist_stop() {
 # Linux registers kvmclock (a write of MSR_KVM_SYSTEM_TIME_NEW, 0x4b564d01) early in setup_arch,
 # and its uptime counts from there (kvmclock's sched_clock offset); the L1's KVM handles that
 # write itself, and its kvm_msr event, filtered to that write, stamps it in the trace buffer
-# (QEMU's firmware, SeaBIOS, registers a kvmclock of its own first, in its memory below 1 MiB:
-# Linux's clock area is in the kernel's image, above 1 MiB, which the filter asks for)
-# between two markers the benchmark writes: the VMM's start and the init-ready line. The hist
-# triggers of the traced boots count every MSR exit whatever the event's filter (it only decides
+# between two markers the benchmark writes: the VMM's start and the init-ready line. The filter
+# asks for a clock area above 1 MiB, where Linux's is (in the kernel's image): QEMU's boots showed
+# an earlier registration, about 1 s after QEMU's start and before its bzImage could have been
+# decompressed, which is its firmware's own kvmclock. The hist triggers of the traced boots count every MSR exit whatever the event's filter (it only decides
 # what the buffer records). Sets before_clock (ms) and clock_to_ready (ms), or leaves them empty.
 KVMCLOCK_MSR=0x4b564d01
 clock_trace_start() {
@@ -145,11 +145,13 @@ clock_trace_stop() {
 	[ -n "$clock_trace" ] || return 0
 	echo 0 >$tr/events/kvm/kvm_msr/enable
 	echo 0 >$tr/events/kvm/kvm_msr/filter
-	# "   vmm-123  [001] d..2.  845.123456: kvm_msr: msr_write 4b564d01 = 0x..."
-	set -- $(awk 'function ts(   s, i) { s = $0; i = index(s, "] "); s = substr(s, i + 2); sub(/^[^ ]* +/, "", s); sub(/:.*/, "", s); return s + 0 }
+	# "   vmm-123  [001] d..2.  845.123456: kvm_msr: msr_write 4b564d01 = 0x..."; the two
+	# numbers printed become $1 and $2.
+	# shellcheck disable=SC2046
+	set -- $(awk -v msr="msr_write ${KVMCLOCK_MSR#0x} " 'function ts(   s, i) { s = $0; i = index(s, "] "); s = substr(s, i + 2); sub(/^[^ ]* +/, "", s); sub(/:.*/, "", s); return s + 0 }
 		/tracing_mark_write: bench-start/ { t0 = ts(); next }
 		/tracing_mark_write: bench-ready/ { tr = ts(); next }
-		/msr_write 4b564d01/ && t0 != "" && c == "" { c = ts() }
+		index($0, msr) && t0 != "" && c == "" { c = ts() }
 		END { if (t0 != "" && c != "" && tr != "") printf "%d %d", (c - t0) * 1000, (tr - c) * 1000 }' $tr/trace)
 	before_clock=${1:-} clock_to_ready=${2:-}
 	echo >$tr/trace
