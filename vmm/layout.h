@@ -22,6 +22,11 @@
 #define BOOT_CMDLINE_MAX     0x00010000ULL
 #define EBDA_START           0x0009FC00ULL /* conventional memory ends here, as on a PC */
 #define BIOS_AREA_START      0x000E0000ULL /* RSDP lives at its start (ACPI 6.4 5.2.5.1) */
+/* MP table (mptable.h): its floating pointer in the top kilobyte of conventional memory, where
+ * the kernel's search looks second (MP 1.4 4.1), and its configuration table after the RSDP. */
+#define MPTABLE_FP_ADDR      EBDA_START
+#define MPTABLE_ADDR         (BIOS_AREA_START + 0x100)
+#define MPTABLE_END          ACPI_TABLES_START
 #define ACPI_TABLES_START    0x000F0000ULL /* XSDT, FADT, DSDT, ... marked ACPI data in e820 */
 #define ACPI_TABLES_END      0x00100000ULL
 #define KERNEL_LOAD_ADDR     0x00100000ULL /* bzImage protected-mode code (boot protocol default) */

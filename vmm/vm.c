@@ -18,6 +18,7 @@
 #include "boot.h"
 #include "boot_pvh.h"
 #include "layout.h"
+#include "mptable.h"
 #include "vcpu.h"
 
 #define PCI_MMIO64_SIZE (32 * GiB)
@@ -374,6 +375,18 @@ static int load_guest(struct vm *vm, const struct vm_host *host, const struct vm
 	int ret = acpi_build(&acfg, rsdp, tables, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
 	if (ret) {
 		snprintf(err, errlen, "building the ACPI tables failed: %s", strerror(-ret));
+		return ret;
+	}
+	struct kvm_cpuid_entry2 *leaf1 = cpuid_find(&vm->supported_cpuid, 1, 0);
+	struct mptable_config mcfg = {
+		.ncpus = cfg->ncpus, .ioapic_id = (uint8_t)vm->ioapic.id,
+		.cpu_signature = leaf1 ? leaf1->eax : 0, .cpu_features = leaf1 ? leaf1->edx : 0,
+	};
+	ret = mptable_build(&mcfg, guest_ptr(&vm->mem, MPTABLE_FP_ADDR, sizeof(struct mp_floating_pointer)),
+			    guest_ptr(&vm->mem, MPTABLE_ADDR, MPTABLE_END - MPTABLE_ADDR), MPTABLE_ADDR,
+			    MPTABLE_END - MPTABLE_ADDR);
+	if (ret) {
+		snprintf(err, errlen, "building the MP table failed: %s", strerror(-ret));
 		return ret;
 	}
 	return host->kernel_format->load(vm, cfg, &host->kernel, &host->initrd, boot, err, errlen);

@@ -1,0 +1,91 @@
+/* MP table builder (MultiProcessor Specification 1.4); layouts and the reason for it in mptable.h. */
+#include "mptable.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../devices/ioapic_regs.h"
+#include "acpi.h"
+#include "layout.h"
+
+#define MP_OEM_ID     "VMM     "
+#define MP_PRODUCT_ID "VMMQ35LT    "
+#define MP_BUS_ISA    0
+
+/* ISA IRQs with an entry: all but 2, the cascade. IRQ 0 goes to pin 2 and the SCI is level,
+ * active high, as the MADT's interrupt source overrides say (acpi.c). */
+#define MP_IO_INTRS (MP_ISA_IRQS - 1)
+
+size_t mptable_size(unsigned ncpus)
+{
+	return sizeof(struct mp_config_header) + ncpus * sizeof(struct mp_processor) + sizeof(struct mp_bus) +
+	       sizeof(struct mp_ioapic) + (MP_IO_INTRS + 1) * sizeof(struct mp_intr);
+}
+
+int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *table_buf, uint64_t table_gpa,
+		  size_t table_len)
+{
+	if (cfg->ncpus == 0 || cfg->ncpus > 255)
+		return -EINVAL;
+	size_t len = mptable_size(cfg->ncpus);
+	if (len > table_len || table_gpa + len > 0x100000000ULL)
+		return -ENOSPC;
+	memset(table_buf, 0, len);
+	uint8_t *p = table_buf + sizeof(struct mp_config_header);
+	unsigned count = 0;
+
+	for (unsigned i = 0; i < cfg->ncpus; i++) {
+		struct mp_processor cpu = {
+			.type = MP_ENTRY_PROCESSOR, .lapic_id = (uint8_t)i, .lapic_version = MP_LAPIC_VERSION,
+			.cpu_flags = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
+			.cpu_signature = cfg->cpu_signature, .feature_flags = cfg->cpu_features,
+		};
+		memcpy(p, &cpu, sizeof(cpu));
+		p += sizeof(cpu);
+		count++;
+	}
+	struct mp_bus isa = { .type = MP_ENTRY_BUS, .bus_id = MP_BUS_ISA };
+	memcpy(isa.bus_type, "ISA   ", sizeof(isa.bus_type));
+	memcpy(p, &isa, sizeof(isa));
+	p += sizeof(isa);
+	count++;
+	struct mp_ioapic io = { .type = MP_ENTRY_IOAPIC, .ioapic_id = cfg->ioapic_id, .ioapic_version = IOAPIC_VERSION,
+				.flags = MP_IOAPIC_ENABLED, .addr = (uint32_t)IOAPIC_BASE };
+	memcpy(p, &io, sizeof(io));
+	p += sizeof(io);
+	count++;
+	for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++) {
+		if (irq == 2)
+			continue;
+		struct mp_intr e = { .type = MP_ENTRY_IO_INTR, .intr_type = MP_INTR_INT, .src_bus_id = MP_BUS_ISA,
+				     .src_bus_irq = (uint8_t)irq, .dst_id = cfg->ioapic_id,
+				     .dst_pin = (uint8_t)(irq == 0 ? 2 : irq) };
+		if (irq == IRQ_SCI)
+			e.flags = MP_INTR_POLARITY_HIGH | MP_INTR_TRIGGER_LEVEL;
+		memcpy(p, &e, sizeof(e));
+		p += sizeof(e);
+		count++;
+	}
+	/* NMI on every CPU's LINT1, as the MADT's LAPIC NMI entry. The board has no 8259, so no
+	 * ExtINT entry. */
+	struct mp_intr nmi = { .type = MP_ENTRY_LOCAL_INTR, .intr_type = MP_INTR_NMI, .src_bus_id = MP_BUS_ISA,
+			       .dst_id = MP_ALL_LAPICS, .dst_pin = 1 };
+	memcpy(p, &nmi, sizeof(nmi));
+	count++;
+
+	struct mp_config_header h = {
+		.base_length = (uint16_t)len, .spec_rev = MP_SPEC_REV_1_4, .entry_count = (uint16_t)count,
+		.lapic_addr = (uint32_t)LAPIC_BASE,
+	};
+	memcpy(h.signature, "PCMP", 4);
+	memcpy(h.oem_id, MP_OEM_ID, sizeof(h.oem_id));
+	memcpy(h.product_id, MP_PRODUCT_ID, sizeof(h.product_id));
+	memcpy(table_buf, &h, sizeof(h));
+	table_buf[offsetof(struct mp_config_header, checksum)] = acpi_checksum(table_buf, len);
+
+	struct mp_floating_pointer fp = { .physptr = (uint32_t)table_gpa, .length = 1, .spec_rev = MP_SPEC_REV_1_4 };
+	memcpy(fp.signature, "_MP_", 4);
+	fp.checksum = acpi_checksum(&fp, sizeof(fp));
+	memcpy(fp_buf, &fp, sizeof(fp));
+	return 0;
+}
