@@ -196,15 +196,15 @@ static int build_madt(struct area *ar, const struct acpi_config *cfg, uint64_t *
 	struct acpi_madt_ioapic io = { ACPI_MADT_IOAPIC, sizeof(io), (uint8_t)cfg->ioapic_id, 0, IOAPIC_BASE, 0 };
 	memcpy(p, &io, sizeof(io));
 	p += sizeof(io);
-	/* ISA IRQ 0 is wired to pin 2 on PC boards; the SCI is level-triggered, active high. */
-	struct acpi_madt_iso iso0 = { ACPI_MADT_ISO, sizeof(iso0), 0, 0, 2, 0 };
+	/* ISA IRQ 0 on pin 2; the SCI level-triggered, active high (layout.h). */
+	struct acpi_madt_iso iso0 = { ACPI_MADT_ISO, sizeof(iso0), 0, 0, ISA_IRQ0_PIN, 0 };
 	struct acpi_madt_iso sci = { ACPI_MADT_ISO, sizeof(sci), 0, IRQ_SCI, IRQ_SCI,
 				     ACPI_MADT_POLARITY_HIGH | ACPI_MADT_TRIGGER_LEVEL };
 	memcpy(p, &iso0, sizeof(iso0));
 	p += sizeof(iso0);
 	memcpy(p, &sci, sizeof(sci));
 	p += sizeof(sci);
-	struct acpi_madt_lapic_nmi nmi = { ACPI_MADT_LAPIC_NMI, sizeof(nmi), 0xFF, 0, 1 }; /* all CPUs, LINT1 */
+	struct acpi_madt_lapic_nmi nmi = { ACPI_MADT_LAPIC_NMI, sizeof(nmi), 0xFF, 0, LAPIC_LINT_NMI }; /* all CPUs */
 	memcpy(p, &nmi, sizeof(nmi));
 	seal(&m->h);
 	return 0;

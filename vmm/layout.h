@@ -62,7 +62,11 @@
 /* ISA interrupt lines on IOAPIC pins. */
 #define IRQ_COM1             4
 #define IRQ_RTC              8
-#define IRQ_SCI              9
+#define IRQ_SCI              9  /* level-triggered, active high (ACPI 6.4 5.2.9: SCI_INT) */
+/* ISA IRQ 0 (the timer) is wired to IOAPIC pin 2, as on PC boards; IRQ 2 (the 8259 cascade) is
+ * not connected, since the board has no 8259s. The MADT's override and the MP table both say so. */
+#define ISA_IRQ0_PIN         2
+#define LAPIC_LINT_NMI       1  /* every CPU's LINT1 takes NMI (MADT LAPIC NMI, MP local entry) */
 #define IOAPIC_NUM_PINS      24
 /* The requester id of the IOAPIC's interrupt messages, which interrupt remapping checks and the
  * DMAR table's IOAPIC scope states: bus 0xFF, device 0, function 0 (a bus with no PCI device),

@@ -13,13 +13,20 @@
 #define MP_BUS_ISA    0
 
 /* ISA IRQs with an entry: all but 2, the cascade. IRQ 0 goes to pin 2 and the SCI is level,
- * active high, as the MADT's interrupt source overrides say (acpi.c). */
+ * active high, as the MADT's interrupt source overrides say (layout.h). */
 #define MP_IO_INTRS (MP_ISA_IRQS - 1)
+#define MP_CPU_SIGNATURE_MASK 0xFFFU /* stepping, model, family (4.3.1) */
+
+_Static_assert(sizeof(MP_OEM_ID) - 1 == sizeof(((struct mp_config_header *)0)->oem_id), "OEM id is 8 bytes");
+_Static_assert(sizeof(MP_PRODUCT_ID) - 1 == sizeof(((struct mp_config_header *)0)->product_id), "product id is 12 bytes");
+_Static_assert(MPTABLE_FP_ADDR % 16 == 0 && MPTABLE_FP_ADDR >= 639 * KiB && MPTABLE_FP_ADDR + 16 <= 640 * KiB,
+	       "the floating pointer in the top kilobyte of conventional memory (4.1)");
+_Static_assert(MPTABLE_ADDR >= BIOS_AREA_START + 64, "the table after the RSDP");
 
 size_t mptable_size(unsigned ncpus)
 {
 	return sizeof(struct mp_config_header) + ncpus * sizeof(struct mp_processor) + sizeof(struct mp_bus) +
-	       sizeof(struct mp_ioapic) + (MP_IO_INTRS + 1) * sizeof(struct mp_intr);
+	       sizeof(struct mp_ioapic) + (MP_IO_INTRS + MP_LOCAL_INTRS) * sizeof(struct mp_intr);
 }
 
 int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *table_buf, uint64_t table_gpa,
@@ -38,7 +45,7 @@ int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *ta
 		struct mp_processor cpu = {
 			.type = MP_ENTRY_PROCESSOR, .lapic_id = (uint8_t)i, .lapic_version = MP_LAPIC_VERSION,
 			.cpu_flags = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
-			.cpu_signature = cfg->cpu_signature, .feature_flags = cfg->cpu_features,
+			.cpu_signature = cfg->cpu_signature & MP_CPU_SIGNATURE_MASK, .feature_flags = cfg->cpu_features,
 		};
 		memcpy(p, &cpu, sizeof(cpu));
 		p += sizeof(cpu);
@@ -59,7 +66,7 @@ int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *ta
 			continue;
 		struct mp_intr e = { .type = MP_ENTRY_IO_INTR, .intr_type = MP_INTR_INT, .src_bus_id = MP_BUS_ISA,
 				     .src_bus_irq = (uint8_t)irq, .dst_id = cfg->ioapic_id,
-				     .dst_pin = (uint8_t)(irq == 0 ? 2 : irq) };
+				     .dst_pin = (uint8_t)(irq == 0 ? ISA_IRQ0_PIN : irq) };
 		if (irq == IRQ_SCI)
 			e.flags = MP_INTR_POLARITY_HIGH | MP_INTR_TRIGGER_LEVEL;
 		memcpy(p, &e, sizeof(e));
@@ -67,9 +74,9 @@ int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *ta
 		count++;
 	}
 	/* NMI on every CPU's LINT1, as the MADT's LAPIC NMI entry. The board has no 8259, so no
-	 * ExtINT entry. */
+	 * ExtINT entry (the MADT's PCAT_COMPAT flag is clear too). */
 	struct mp_intr nmi = { .type = MP_ENTRY_LOCAL_INTR, .intr_type = MP_INTR_NMI, .src_bus_id = MP_BUS_ISA,
-			       .dst_id = MP_ALL_LAPICS, .dst_pin = 1 };
+			       .dst_id = MP_ALL_LAPICS, .dst_pin = LAPIC_LINT_NMI };
 	memcpy(p, &nmi, sizeof(nmi));
 	count++;
 

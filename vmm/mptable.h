@@ -5,7 +5,8 @@
  * is for the kernel's search before it reads ACPI: without one, find_smp_config() maps and unmaps
  * the whole 64 KiB BIOS area once per 16-byte step (about 35,000 page mappings, each with its TLB
  * flush), which took 115-165 ms of every nested boot (5-14 ms with the table). A floating pointer at the top kilobyte of
- * conventional memory, the second place the search looks (MP 1.4 4.1), ends it at its first step.
+ * conventional memory, the second place the search looks (MP 1.4 4.1), ends it at that area's
+ * first step (after 64 one-page steps over the first kilobyte).
  * The table it points to says what the MADT says, so that a kernel booted with acpi=off (which
  * then reads it) sees the same CPUs, IOAPIC and ISA interrupts; kvmtool and Firecracker write one
  * for the same kernels. */
@@ -94,11 +95,20 @@ enum { MP_INTR_INT = 0, MP_INTR_NMI = 1, MP_INTR_SMI = 2, MP_INTR_EXTINT = 3 };
 
 #define MP_LAPIC_VERSION 0x14 /* an integrated local APIC, as KVM's reports */
 #define MP_ISA_IRQS      16
+#define MP_LOCAL_INTRS   1    /* the NMI on LINT1 */
+
+_Static_assert(sizeof(struct mp_floating_pointer) == 16, "MP 1.4 4.1");
+_Static_assert(sizeof(struct mp_config_header) == 44, "MP 1.4 4.2");
+_Static_assert(sizeof(struct mp_processor) == 20, "MP 1.4 4.3.1");
+_Static_assert(sizeof(struct mp_bus) == 8 && sizeof(struct mp_ioapic) == 8 && sizeof(struct mp_intr) == 8,
+	       "MP 1.4 4.3.2-4.3.5");
 
 struct mptable_config {
 	unsigned ncpus;        /* local APIC ids 0 .. ncpus-1, as in the MADT */
-	uint8_t ioapic_id;
-	uint32_t cpu_signature, cpu_features; /* CPUID 1's EAX and EDX */
+	uint8_t ioapic_id;     /* the MADT's; 0 like the BSP's APIC id, as in the MADT (MP 1.4 4.3.1
+				* asks for distinct ids, which only 32-bit Linux enforces) */
+	uint32_t cpu_signature, cpu_features; /* CPUID 1's EAX (stepping, model and family, bits 11:0,
+					       * are kept: 4.3.1) and EDX; Linux reads neither */
 };
 
 /* Bytes the configuration table takes for `ncpus`. */
