@@ -29,6 +29,14 @@ size_t mptable_size(unsigned ncpus)
 	       sizeof(struct mp_ioapic) + (MP_IO_INTRS + MP_LOCAL_INTRS) * sizeof(struct mp_intr);
 }
 
+/* Appends one base-table entry and counts it for the header's entry_count. */
+static void append(uint8_t **p, unsigned *count, const void *entry, size_t len)
+{
+	memcpy(*p, entry, len);
+	*p += len;
+	(*count)++;
+}
+
 int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *table_buf, uint64_t table_gpa,
 		  size_t table_len)
 {
@@ -47,20 +55,14 @@ int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *ta
 			.cpu_flags = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
 			.cpu_signature = cfg->cpu_signature & MP_CPU_SIGNATURE_MASK, .feature_flags = cfg->cpu_features,
 		};
-		memcpy(p, &cpu, sizeof(cpu));
-		p += sizeof(cpu);
-		count++;
+		append(&p, &count, &cpu, sizeof(cpu));
 	}
 	struct mp_bus isa = { .type = MP_ENTRY_BUS, .bus_id = MP_BUS_ISA };
 	memcpy(isa.bus_type, "ISA   ", sizeof(isa.bus_type));
-	memcpy(p, &isa, sizeof(isa));
-	p += sizeof(isa);
-	count++;
+	append(&p, &count, &isa, sizeof(isa));
 	struct mp_ioapic io = { .type = MP_ENTRY_IOAPIC, .ioapic_id = cfg->ioapic_id, .ioapic_version = IOAPIC_VERSION,
 				.flags = MP_IOAPIC_ENABLED, .addr = (uint32_t)IOAPIC_BASE };
-	memcpy(p, &io, sizeof(io));
-	p += sizeof(io);
-	count++;
+	append(&p, &count, &io, sizeof(io));
 	for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++) {
 		if (irq == 2)
 			continue;
@@ -69,16 +71,13 @@ int mptable_build(const struct mptable_config *cfg, uint8_t *fp_buf, uint8_t *ta
 				     .dst_pin = (uint8_t)(irq == 0 ? ISA_IRQ0_PIN : irq) };
 		if (irq == IRQ_SCI)
 			e.flags = MP_INTR_POLARITY_HIGH | MP_INTR_TRIGGER_LEVEL;
-		memcpy(p, &e, sizeof(e));
-		p += sizeof(e);
-		count++;
+		append(&p, &count, &e, sizeof(e));
 	}
 	/* NMI on every CPU's LINT1, as the MADT's LAPIC NMI entry. The board has no 8259, so no
 	 * ExtINT entry (the MADT's PCAT_COMPAT flag is clear too). */
 	struct mp_intr nmi = { .type = MP_ENTRY_LOCAL_INTR, .intr_type = MP_INTR_NMI, .src_bus_id = MP_BUS_ISA,
 			       .dst_id = MP_ALL_LAPICS, .dst_pin = LAPIC_LINT_NMI };
-	memcpy(p, &nmi, sizeof(nmi));
-	count++;
+	append(&p, &count, &nmi, sizeof(nmi));
 
 	struct mp_config_header h = {
 		.base_length = (uint16_t)len, .spec_rev = MP_SPEC_REV_1_4, .entry_count = (uint16_t)count,

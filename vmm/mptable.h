@@ -4,10 +4,10 @@
  * The board describes itself by ACPI, and Linux uses the MADT when both are there. The MP table
  * is for the kernel's search before it reads ACPI: without one, find_smp_config() maps and unmaps
  * the whole 64 KiB BIOS area once per 16-byte step (about 35,000 page mappings, each with its TLB
- * flush), which took 115-165 ms of every nested boot (5-14 ms with the table). A floating pointer at the top kilobyte of
- * conventional memory, the second place the search looks (MP 1.4 4.1), ends it at that area's
- * first step (after 64 one-page steps over the first kilobyte).
- * The table it points to says what the MADT says, so that a kernel booted with acpi=off (which
+ * flush), which took 115-165 ms of every nested boot (5-14 ms with the table). A floating pointer
+ * at the top kilobyte of conventional memory, the second place the search looks (MP 1.4 4.1),
+ * ends it at that area's first step (after 64 one-page steps over the first kilobyte). The table
+ * it points to says what the MADT says, so that a kernel booted with acpi=off (which
  * then reads it) sees the same CPUs, IOAPIC and ISA interrupts; kvmtool and Firecracker write one
  * for the same kernels. */
 #ifndef VMM_MPTABLE_H

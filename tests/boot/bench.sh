@@ -130,8 +130,9 @@ hist_stop() {
 # between two markers the benchmark writes: the VMM's start and the init-ready line. The filter
 # asks for a clock area above 1 MiB, where Linux's is (in the kernel's image): QEMU's boots showed
 # an earlier registration, about 1 s after QEMU's start and before its bzImage could have been
-# decompressed, which is its firmware's own kvmclock. The hist triggers of the traced boots count every MSR exit whatever the event's filter (it only decides
-# what the buffer records). Sets before_clock (ms) and clock_to_ready (ms), or leaves them empty.
+# decompressed, which is its firmware's own kvmclock. The hist triggers of the traced boots count
+# every MSR exit whatever the event's filter (it only decides what the buffer records). Sets
+# before_clock (ms) and clock_to_ready (ms), or leaves them empty.
 KVMCLOCK_MSR=0x4b564d01
 clock_trace_start() {
 	clock_trace="" before_clock="" clock_to_ready=""
