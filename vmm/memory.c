@@ -81,6 +81,26 @@ int guest_write(const struct guest_memory *mem, uint64_t gpa, const void *buf, s
 	return 0;
 }
 
+int guest_zero(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	uint8_t *p = len ? guest_ptr(mem, gpa, len) : NULL;
+	if (!len)
+		return 0;
+	if (!p)
+		return -EFAULT;
+	uint8_t *lo = (uint8_t *)(((uintptr_t)p + GUEST_RAM_ALIGN - 1) & ~(uintptr_t)(GUEST_RAM_ALIGN - 1));
+	uint8_t *hi = (uint8_t *)(((uintptr_t)p + len) & ~(uintptr_t)(GUEST_RAM_ALIGN - 1));
+	/* Whole huge pages only: giving back part of one would split it, and the guest's page tables
+	 * would map the rest 4 KiB at a time. Where the host refuses, the bytes are written. */
+	if (lo >= hi || madvise(lo, (size_t)(hi - lo), MADV_DONTNEED)) {
+		memset(p, 0, len);
+		return 0;
+	}
+	memset(p, 0, (size_t)(lo - p));
+	memset(hi, 0, (size_t)(p + len - hi));
+	return 0;
+}
+
 uint64_t guest_low_ram_end(const struct guest_memory *mem)
 {
 	return mem->regions[0].size;

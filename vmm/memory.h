@@ -33,6 +33,12 @@ void *guest_ptr(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
 int guest_read(const struct guest_memory *mem, uint64_t gpa, void *buf, size_t len) __must_check;
 int guest_write(const struct guest_memory *mem, uint64_t gpa, const void *buf, size_t len) __must_check;
 
+/* [gpa, gpa+len) of RAM reads as zero afterwards; -EFAULT when any byte of it is not RAM. Whole
+ * 2 MiB pages inside it go back to the host (MADV_DONTNEED: private anonymous memory reads as
+ * zero again), so that zeroing RAM the guest may never touch costs neither a copy nor memory;
+ * the ends are written. */
+int guest_zero(const struct guest_memory *mem, uint64_t gpa, uint64_t len) __must_check;
+
 /* End of RAM below the PCI hole. */
 uint64_t guest_low_ram_end(const struct guest_memory *mem);
 /* The same for a RAM size, before any memory is set up (the command line's checks). */

@@ -48,7 +48,7 @@ static const int allowed_syscalls[] = {
 	SCMP_SYS(mmap),      /* the new VM's RAM and vCPU run areas, malloc's large blocks and arenas, thread stacks */
 	SCMP_SYS(munmap),    /* the same, freed (restart, exit) */
 	SCMP_SYS(mprotect),  /* thread stacks' guard pages; malloc growing a thread's arena */
-	SCMP_SYS(madvise),   /* MADV_MERGEABLE on the new VM's RAM; malloc trimming a thread's arena; an exited thread's stack */
+	SCMP_SYS(madvise),   /* the new VM's RAM (MERGEABLE; DONTNEED: guest_zero at a restart); malloc trimming an arena; a thread's stack */
 	SCMP_SYS(brk),       /* malloc in the main thread's arena */
 	SCMP_SYS(mremap),    /* realloc of a large (mmap'd) block */
 	/* Threads: the vCPUs of each VM (clone itself is allowed below, for threads only). */

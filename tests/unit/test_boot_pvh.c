@@ -356,6 +356,16 @@ static uint64_t rd64(const struct guest_memory *m, uint64_t gpa)
 
 /* Loads the synthetic kernel and reads everything back from guest RAM as the guest would: the
  * structures by their offsets in start_info.h, not through vmm's own struct definitions. */
+/* How many bytes of [gpa, gpa + len) of RAM are not zero. */
+static uint64_t nonzero_bytes(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+{
+	const uint8_t *p = guest_ptr(m, gpa, len);
+	uint64_t n = 0;
+	for (uint64_t i = 0; p && i < len; i++)
+		n += p[i] != 0;
+	return p ? n : len;
+}
+
 static void check_load_and_start_info(void)
 {
 	struct test_elf t;
@@ -395,11 +405,7 @@ static void check_load_and_start_info(void)
 	/* Segments at their physical addresses, bss zero, the byte after it untouched. */
 	CHECK(!memcmp(guest_ptr(&m, CODE_PADDR, CODE_SIZE), t.bytes + CODE_OFFSET, CODE_SIZE));
 	CHECK(!memcmp(guest_ptr(&m, DATA_PADDR, DATA_FILESZ), t.bytes + DATA_OFFSET, DATA_FILESZ));
-	const uint8_t *bss = guest_ptr(&m, DATA_PADDR + DATA_FILESZ, DATA_MEMSZ - DATA_FILESZ);
-	unsigned nonzero = 0;
-	for (unsigned i = 0; i < DATA_MEMSZ - DATA_FILESZ; i++)
-		nonzero += bss[i] != 0;
-	CHECK_EQ(nonzero, 0);
+	CHECK_EQ(nonzero_bytes(&m, DATA_PADDR + DATA_FILESZ, DATA_MEMSZ - DATA_FILESZ), 0);
 	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, DATA_PADDR + DATA_MEMSZ, 1), 0xAA);
 	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, CODE_PADDR - 1, 1), 0); /* nothing below either */
 
@@ -497,6 +503,60 @@ static void check_load_and_start_info(void)
 	close(ifd);
 }
 
+/* A segment with whole 2 MiB pages of zeros, loaded over RAM that held other bytes (the loader
+ * gives such pages back instead of copying them, and must still leave zeros there): chunk k of
+ * the segment is all zeros (k % 3 == 0), zeros for its first 100 KiB and then data (1), or data
+ * from its first byte (2); a partial chunk of zeros ends it, and its bss holds a whole 2 MiB page.
+ * 16 MiB and more: the two-reader path. */
+#define BIG_PADDR   (32 * MiB)
+#define BIG_OFFSET  0x10000
+#define BIG_CHUNKS  9
+#define BIG_FILESZ  (BIG_CHUNKS * 2 * MiB + 0x1800)
+#define BIG_MEMSZ   (BIG_FILESZ + 5 * MiB)
+static void check_zero_chunks(void)
+{
+	struct test_elf t;
+	build_elf(&t);
+	size_t len = BIG_OFFSET + BIG_FILESZ;
+	uint8_t *file = calloc(1, len);
+	CHECK(file != NULL);
+	if (!file)
+		return;
+	*phdr(&t, PH_DATA) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = BIG_OFFSET,
+					   .p_vaddr = 0xffffffff82000000ULL, .p_paddr = BIG_PADDR,
+					   .p_filesz = BIG_FILESZ, .p_memsz = BIG_MEMSZ, .p_align = 0x1000 };
+	memcpy(file, t.bytes, DATA_OFFSET); /* headers, notes and code */
+	uint8_t *seg = file + BIG_OFFSET;
+	for (unsigned k = 0; k < BIG_CHUNKS; k++)
+		for (uint64_t i = k % 3 == 1 ? 100 * KiB : 0; k % 3 && i < 2 * MiB; i++)
+			seg[k * 2 * MiB + i] = (uint8_t)(i * 31 + k + 1) | 1;
+	int fd = memfd_with(file, len);
+	struct guest_memory m;
+	struct boot_info info;
+	char err[256];
+	CHECK_EQ(guest_memory_init(&m, 256 * MiB), 0);
+	memset(guest_ptr(&m, BIG_PADDR, BIG_MEMSZ + 4096), 0xAA, BIG_MEMSZ + 4096);
+	CHECK_EQ(boot_pvh_load(&m, fd, len, -1, 0, "", BIOS_AREA_START, &info, err, sizeof(err)), 0);
+	CHECK(!memcmp(guest_ptr(&m, BIG_PADDR, BIG_FILESZ), seg, BIG_FILESZ));
+	CHECK_EQ(nonzero_bytes(&m, BIG_PADDR + BIG_FILESZ, BIG_MEMSZ - BIG_FILESZ), 0);
+	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, BIG_PADDR + BIG_MEMSZ, 1), 0xAA);
+	CHECK(!memcmp(guest_ptr(&m, CODE_PADDR, CODE_SIZE), t.bytes + CODE_OFFSET, CODE_SIZE));
+
+	/* guest_zero: its ends written, the whole huge pages between them zero, nothing outside it
+	 * touched; nothing to do for no bytes, and -EFAULT outside RAM. */
+	uint8_t *ram = guest_ptr(&m, 64 * MiB, 8 * MiB);
+	memset(ram, 0x55, 8 * MiB);
+	CHECK_EQ(guest_zero(&m, 64 * MiB + 1, 6 * MiB), 0);
+	CHECK_EQ(nonzero_bytes(&m, 64 * MiB + 1, 6 * MiB), 0);
+	CHECK_EQ(ram[0], 0x55);
+	CHECK_EQ(ram[6 * MiB + 1], 0x55);
+	CHECK_EQ(guest_zero(&m, 256 * MiB, 0), 0);
+	CHECK_EQ(guest_zero(&m, 255 * MiB, 2 * MiB), -EFAULT);
+	guest_memory_free(&m);
+	close(fd);
+	free(file);
+}
+
 /* pvh.pandoc's machine state, field by field. */
 static void check_entry_state(void)
 {
@@ -576,11 +636,13 @@ static int check_real_vmlinux(const char *path)
 	struct guest_memory m;
 	struct boot_info info;
 	CHECK_EQ(guest_memory_init(&m, 512 * MiB), 0);
+	/* RAM that held other bytes: the zeros of the file (its bss) must be zeros in RAM too. */
+	memset(guest_ptr(&m, k.load_start, k.load_end - k.load_start), 0xAA, k.load_end - k.load_start);
 	CHECK_EQ(boot_pvh_load(&m, fd, (uint64_t)st.st_size, -1, 0, "console=ttyS0", BIOS_AREA_START, &info, err,
 			       sizeof(err)), 0);
 	CHECK_EQ(info.entry, k.entry);
-	/* Every segment byte for byte: a vmlinux this large is read by two threads, each half of
-	 * the bytes, split inside a segment. */
+	/* Every segment byte for byte: a vmlinux this large is read by two threads, alternate 2 MiB
+	 * chunks each. */
 	uint64_t total = 0;
 	for (unsigned i = 0; i < k.nsegments; i++) {
 		const struct pvh_segment *s = &k.segments[i];
@@ -609,6 +671,7 @@ int main(int argc, char **argv)
 	check_note();
 	check_bad_files();
 	check_load_and_start_info();
+	check_zero_chunks();
 	check_entry_state();
 	return check_report("boot_pvh");
 }
