@@ -90,8 +90,9 @@ int guest_zero(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
 		return -EFAULT;
 	uint8_t *lo = (uint8_t *)(((uintptr_t)p + GUEST_RAM_ALIGN - 1) & ~(uintptr_t)(GUEST_RAM_ALIGN - 1));
 	uint8_t *hi = (uint8_t *)(((uintptr_t)p + len) & ~(uintptr_t)(GUEST_RAM_ALIGN - 1));
-	/* Whole huge pages only: giving back part of one would split it, and the guest's page tables
-	 * would map the rest 4 KiB at a time. Where the host refuses, the bytes are written. */
+	/* Whole huge pages only: giving back part of one would split it, and the host's page tables
+	 * and KVM's nested ones would map the rest 4 KiB at a time. Where the host refuses, the bytes
+	 * are written. */
 	if (lo >= hi || madvise(lo, (size_t)(hi - lo), MADV_DONTNEED)) {
 		memset(p, 0, len);
 		return 0;

@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,18 +355,41 @@ static uint64_t rd64(const struct guest_memory *m, uint64_t gpa)
 	return v;
 }
 
-/* Loads the synthetic kernel and reads everything back from guest RAM as the guest would: the
- * structures by their offsets in start_info.h, not through vmm's own struct definitions. */
-/* How many bytes of [gpa, gpa + len) of RAM are not zero. */
+/* Whether any page of [gpa, gpa + len) of RAM is resident in the host: guest_zero gives whole
+ * huge pages back instead of writing them. */
+static bool resident(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+{
+	unsigned char vec[1024];
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *p = guest_ptr(m, gpa, len);
+	bool fits = p && (uintptr_t)p % (uintptr_t)page == 0 && len / (uint64_t)page <= sizeof(vec);
+	CHECK(fits);
+	if (!fits || mincore(p, len, vec))
+		return true;
+	for (uint64_t i = 0; i < len / (uint64_t)page; i++)
+		if (vec[i] & 1)
+			return true;
+	return false;
+}
+
+/* How many of the `len` bytes at p are not zero. */
+static uint64_t nonzero_in(const uint8_t *p, uint64_t len)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < len; i++)
+		n += p[i] != 0;
+	return n;
+}
+
+/* The same for [gpa, gpa + len) of RAM. */
 static uint64_t nonzero_bytes(const struct guest_memory *m, uint64_t gpa, uint64_t len)
 {
 	const uint8_t *p = guest_ptr(m, gpa, len);
-	uint64_t n = 0;
-	for (uint64_t i = 0; p && i < len; i++)
-		n += p[i] != 0;
-	return p ? n : len;
+	return p ? nonzero_in(p, len) : len;
 }
 
+/* Loads the synthetic kernel and reads everything back from guest RAM as the guest would: the
+ * structures by their offsets in start_info.h, not through vmm's own struct definitions. */
 static void check_load_and_start_info(void)
 {
 	struct test_elf t;
@@ -505,15 +529,15 @@ static void check_load_and_start_info(void)
 
 /* A segment with whole 2 MiB pages of zeros, loaded over RAM that held other bytes (the loader
  * gives such pages back instead of copying them, and must still leave zeros there): chunk k of
- * the segment is all zeros (k % 3 == 0), zeros for its first 100 KiB and then data (1), or data
+ * the file is all zeros (k % 3 == 0), zeros for its first 100 KiB and then data (1), or data
  * from its first byte (2); a partial chunk of zeros ends it, and its bss holds a whole 2 MiB page.
- * 16 MiB and more: the two-reader path. */
-#define BIG_PADDR   (32 * MiB)
+ * 16 MiB and more: the two-reader path. At `paddr` 2 MiB aligned, or not, in the 2 MiB page of
+ * the code segment: then the loader's chunks straddle the file's. */
 #define BIG_OFFSET  0x10000
 #define BIG_CHUNKS  9
 #define BIG_FILESZ  (BIG_CHUNKS * 2 * MiB + 0x1800)
 #define BIG_MEMSZ   (BIG_FILESZ + 5 * MiB)
-static void check_zero_chunks(void)
+static void check_zero_chunks(uint64_t paddr)
 {
 	struct test_elf t;
 	build_elf(&t);
@@ -523,7 +547,7 @@ static void check_zero_chunks(void)
 	if (!file)
 		return;
 	*phdr(&t, PH_DATA) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = BIG_OFFSET,
-					   .p_vaddr = 0xffffffff82000000ULL, .p_paddr = BIG_PADDR,
+					   .p_vaddr = 0xffffffff82000000ULL, .p_paddr = paddr,
 					   .p_filesz = BIG_FILESZ, .p_memsz = BIG_MEMSZ, .p_align = 0x1000 };
 	memcpy(file, t.bytes, DATA_OFFSET); /* headers, notes and code */
 	uint8_t *seg = file + BIG_OFFSET;
@@ -535,18 +559,34 @@ static void check_zero_chunks(void)
 	struct boot_info info;
 	char err[256];
 	CHECK_EQ(guest_memory_init(&m, 256 * MiB), 0);
-	memset(guest_ptr(&m, BIG_PADDR, BIG_MEMSZ + 4096), 0xAA, BIG_MEMSZ + 4096);
+	memset(guest_ptr(&m, paddr - 4096, BIG_MEMSZ + 8192), 0xAA, BIG_MEMSZ + 8192);
 	CHECK_EQ(boot_pvh_load(&m, fd, len, -1, 0, "", BIOS_AREA_START, &info, err, sizeof(err)), 0);
-	CHECK(!memcmp(guest_ptr(&m, BIG_PADDR, BIG_FILESZ), seg, BIG_FILESZ));
-	CHECK_EQ(nonzero_bytes(&m, BIG_PADDR + BIG_FILESZ, BIG_MEMSZ - BIG_FILESZ), 0);
-	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, BIG_PADDR + BIG_MEMSZ, 1), 0xAA);
+	/* Every whole 2 MiB page of zeros given back (asked before anything reads it: a read maps
+	 * the zero page), every other one written. */
+	unsigned given_back = 0;
+	for (uint64_t gpa = (paddr + 2 * MiB - 1) & ~(2 * MiB - 1); gpa + 2 * MiB <= paddr + BIG_MEMSZ; gpa += 2 * MiB) {
+		bool zeros = gpa - paddr >= BIG_FILESZ ||
+			     (gpa + 2 * MiB - paddr <= BIG_FILESZ && nonzero_in(seg + (gpa - paddr), 2 * MiB) == 0);
+		CHECK_EQ(resident(&m, gpa, 2 * MiB), !zeros);
+		given_back += zeros;
+	}
+	/* Aligned: chunks 0, 3 and 6 and one page of bss; unaligned, every page of the file's
+	 * bytes holds data somewhere, so only the bss page. */
+	CHECK_EQ(given_back, paddr % (2 * MiB) ? 1 : 4);
+	CHECK(!memcmp(guest_ptr(&m, paddr, BIG_FILESZ), seg, BIG_FILESZ));
+	CHECK_EQ(nonzero_bytes(&m, paddr + BIG_FILESZ, BIG_MEMSZ - BIG_FILESZ), 0);
+	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, paddr - 1, 1), 0xAA);
+	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, paddr + BIG_MEMSZ, 1), 0xAA);
 	CHECK(!memcmp(guest_ptr(&m, CODE_PADDR, CODE_SIZE), t.bytes + CODE_OFFSET, CODE_SIZE));
 
-	/* guest_zero: its ends written, the whole huge pages between them zero, nothing outside it
-	 * touched; nothing to do for no bytes, and -EFAULT outside RAM. */
+	/* guest_zero: its ends written, the whole huge pages between them given back, nothing
+	 * outside it touched; nothing to do for no bytes, and -EFAULT outside RAM. */
 	uint8_t *ram = guest_ptr(&m, 64 * MiB, 8 * MiB);
 	memset(ram, 0x55, 8 * MiB);
 	CHECK_EQ(guest_zero(&m, 64 * MiB + 1, 6 * MiB), 0);
+	CHECK(resident(&m, 64 * MiB, 2 * MiB));
+	CHECK(!resident(&m, 66 * MiB, 4 * MiB));
+	CHECK(resident(&m, 70 * MiB, 2 * MiB));
 	CHECK_EQ(nonzero_bytes(&m, 64 * MiB + 1, 6 * MiB), 0);
 	CHECK_EQ(ram[0], 0x55);
 	CHECK_EQ(ram[6 * MiB + 1], 0x55);
@@ -656,6 +696,15 @@ static int check_real_vmlinux(const char *path)
 		total += s->filesz;
 	}
 	CHECK(total >= (16u << 20)); /* the two-reader path is the one this checked */
+	/* Nothing between the segments touched. */
+	for (unsigned i = 1; i < k.nsegments; i++) {
+		uint64_t from = k.segments[i - 1].paddr + k.segments[i - 1].memsz, to = k.segments[i].paddr;
+		const uint8_t *gap = guest_ptr(&m, from, to - from);
+		uint64_t changed = 0;
+		for (uint64_t j = 0; gap && j < to - from; j++)
+			changed += gap[j] != 0xAA;
+		CHECK_EQ(changed, 0);
+	}
 	CHECK_EQ(rd32(&m, BOOT_PVH_START_INFO_ADDR), XEN_HVM_START_MAGIC_VALUE);
 	printf("boot_pvh: %s: entry 0x%x, %u segments in [0x%llx, 0x%llx)\n", path, k.entry, k.nsegments,
 	       (unsigned long long)k.load_start, (unsigned long long)k.load_end);
@@ -671,7 +720,8 @@ int main(int argc, char **argv)
 	check_note();
 	check_bad_files();
 	check_load_and_start_info();
-	check_zero_chunks();
+	check_zero_chunks(32 * MiB);
+	check_zero_chunks(CODE_PADDR + 0x5000);
 	check_entry_state();
 	return check_report("boot_pvh");
 }
