@@ -83,9 +83,9 @@ int guest_write(const struct guest_memory *mem, uint64_t gpa, const void *buf, s
 
 int guest_zero(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
 {
-	uint8_t *p = len ? guest_ptr(mem, gpa, len) : NULL;
 	if (!len)
 		return 0;
+	uint8_t *p = guest_ptr(mem, gpa, len);
 	if (!p)
 		return -EFAULT;
 	uint8_t *lo = (uint8_t *)(((uintptr_t)p + GUEST_RAM_ALIGN - 1) & ~(uintptr_t)(GUEST_RAM_ALIGN - 1));

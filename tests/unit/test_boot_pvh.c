@@ -578,9 +578,17 @@ static void check_zero_chunks(uint64_t paddr)
 	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, paddr - 1, 1), 0xAA);
 	CHECK_EQ(*(const uint8_t *)guest_ptr(&m, paddr + BIG_MEMSZ, 1), 0xAA);
 	CHECK(!memcmp(guest_ptr(&m, CODE_PADDR, CODE_SIZE), t.bytes + CODE_OFFSET, CODE_SIZE));
+	guest_memory_free(&m);
+	close(fd);
+	free(file);
+}
 
-	/* guest_zero: its ends written, the whole huge pages between them given back, nothing
-	 * outside it touched; nothing to do for no bytes, and -EFAULT outside RAM. */
+/* guest_zero: its ends written, the whole huge pages between them given back, nothing outside it
+ * touched; nothing to do for no bytes, and -EFAULT outside RAM. */
+static void check_guest_zero(void)
+{
+	struct guest_memory m;
+	CHECK_EQ(guest_memory_init(&m, 256 * MiB), 0);
 	uint8_t *ram = guest_ptr(&m, 64 * MiB, 8 * MiB);
 	memset(ram, 0x55, 8 * MiB);
 	CHECK_EQ(guest_zero(&m, 64 * MiB + 1, 6 * MiB), 0);
@@ -593,8 +601,6 @@ static void check_zero_chunks(uint64_t paddr)
 	CHECK_EQ(guest_zero(&m, 256 * MiB, 0), 0);
 	CHECK_EQ(guest_zero(&m, 255 * MiB, 2 * MiB), -EFAULT);
 	guest_memory_free(&m);
-	close(fd);
-	free(file);
 }
 
 /* pvh.pandoc's machine state, field by field. */
@@ -722,6 +728,7 @@ int main(int argc, char **argv)
 	check_load_and_start_info();
 	check_zero_chunks(32 * MiB);
 	check_zero_chunks(CODE_PADDR + 0x5000);
+	check_guest_zero();
 	check_entry_state();
 	return check_report("boot_pvh");
 }
