@@ -19,7 +19,8 @@
 #                        init-ready) instead;
 #      setup_ms          vmm only: its start to the first KVM_RUN (`vmm: setup-ms`), so that
 #                        before_clock_ms - setup_ms is the guest's own part before its clock.
-#    RUNS timed boots per VMM and kernel (a failed boot replaced, at most twice), then one more
+#    RUNS timed boots per VMM and kernel, in rounds of one boot per VMM (a failed boot replaced
+#    in a later round, at most twice), then one more
 #    with L1's KVM tracepoints counting every exit (kvm_exit by exit code, kvm_pio by port and
 #    value, kvm_msr by MSR, hist triggers in tracefs):
 #    most exits (MSR, HLT, APIC, CPUID) are handled inside KVM and never reach the VMM; CF8's
@@ -32,7 +33,7 @@
 #    vmm's boots also print its set-up by phase (boot-vmm ... setup-phases-ms).
 # 2. The port-I/O exit round trip through our dispatcher against a bare KVM loop.
 # 3. The network figures of the virtio-net scenario.
-VMM=${VMM:?} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp} RUNS=${RUNS:-3}
+VMM=${VMM:?} GUEST_DIR=${GUEST_DIR:?} WORK=${WORK:-/tmp} RUNS=${RUNS:-5}
 QEMU=${QEMU:-$(command -v qemu-system-x86_64)}
 QEMU10=${QEMU10:-/opt/qemu10/bin/qemu-system-x86_64}
 # The L1's uptime in ms with the shell's own read (10 ms steps): while a guest boots, the
@@ -260,17 +261,31 @@ whos="vmm qemu"
 kernels=bzImage
 [ -f "$GUEST_DIR/vmlinux" ] && kernels="bzImage vmlinux"
 for kern in $kernels; do
-	for who in $whos; do
-		# A boot that fails (the nested L1's early triple faults and stalls, which every VMM's
-		# guests meet: tests/nested/CRASH-STUDY.md) is printed and replaced, up to two more
-		# boots, so that each median has RUNS boots where it can.
-		i=1 ok=0
-		while [ $ok -lt "$RUNS" ] && [ $i -le $((RUNS + 2)) ]; do
-			boot_once $who $kern "" && ok=$((ok + 1))
-			i=$((i + 1))
+	# The timed boots go in rounds, one boot of each VMM per round, and each round starts with
+	# the next VMM (vmm qemu qemu10, then qemu qemu10 vmm, ...): the nested L1's speed drifts
+	# within one of its boots (the same vmm took 4.9-7.2 s in one), and each boot pays for the
+	# memory the previous one left (the emulator's translated code in it), so every VMM meets
+	# the same conditions. A boot that fails (the nested L1's early triple faults and stalls,
+	# which every VMM's guests meet: tests/nested/CRASH-STUDY.md) is printed and replaced in a
+	# later round, at most twice per VMM, so that each median has RUNS boots where it can.
+	order=$whos
+	for who in $whos; do eval "ok_$who=0 tried_$who=0"; done
+	round=1 ok=0 tried=0
+	while [ $round -le $((RUNS + 2)) ]; do
+		for who in $order; do
+			eval "ok=\$ok_$who tried=\$tried_$who"
+			if [ "$ok" -lt "$RUNS" ] && [ "$tried" -lt $((RUNS + 2)) ]; then
+				boot_once "$who" "$kern" "" && ok=$((ok + 1))
+				eval "ok_$who=$ok tried_$who=$((tried + 1))"
+			fi
 		done
-		boot_once $who $kern traced
+		# shellcheck disable=SC2086
+		set -- $order
+		shift
+		order="$* ${order%% *}"
+		round=$((round + 1))
 	done
+	for who in $whos; do boot_once "$who" "$kern" traced; done
 done | tee "$WORK/bench-boots.txt"
 # Medians of the untraced boots, and vmm against the best peer (the lowest median of any
 # peer and kernel: QEMU at its best).
