@@ -218,7 +218,7 @@ boot_once() {
 	sleep 1
 	if kill -0 $pid 2>/dev/null; then
 		# Killed but not gone: stuck in the kernel (the L1's KVM). Waiting would hang the run.
-		echo "BENCH: boot vmm=$who kernel=$kern failed: the VMM did not exit after SIGKILL (stuck in the L1's kernel)"
+		echo "BENCH: boot vmm=$who kernel=$kern ${trace:+traced=1 }failed: the VMM did not exit after SIGKILL (stuck in the L1's kernel)"
 		rm -f "$fifo"
 		return 1
 	fi
@@ -226,7 +226,7 @@ boot_once() {
 	wait $drain 2>/dev/null
 	rm -f "$fifo"
 	if ! grep -q "VMM-GUEST: init-ready" "$out"; then
-		echo "BENCH: boot vmm=$who kernel=$kern failed: no init marker ($(tail -n 2 "$out" | tr -d '\r' | tr '\n' ' '))"
+		echo "BENCH: boot vmm=$who kernel=$kern ${trace:+traced=1 }failed: no init marker ($(tail -n 2 "$out" | tr -d '\r' | tr '\n' ' '))"
 		return 1
 	fi
 	up=$(sed -n 's/^VMM-GUEST: uptime-at-init=\([0-9.]*\).*/\1/p' "$out" | head -n 1)
@@ -255,6 +255,42 @@ boot_once() {
 	return 0
 }
 
+# guarded_boot WHO KERNEL TRACE: boot_once in a subshell that is killed, with a failure line, if
+# it has not ended after BOOT_LIMIT s (its own watchdog stops a guest after 180 s, the profile
+# boot waits 120 s more): twice a QEMU 10 boot left the benchmark's shell waiting for ever, with
+# both L1 CPUs idle, so that the whole L1 boot was lost to the runner's no-progress limit.
+BOOT_LIMIT=${BOOT_LIMIT:-420}
+guarded_boot() {
+	(boot_once "$@") &
+	g=$!
+	# The sleep holds no pipe of the caller (its output to /dev/null), or the `| tee` below would
+	# wait for it after the last boot.
+	(sleep "$BOOT_LIMIT" >/dev/null 2>&1 && kill -9 $g &&
+		echo "BENCH: boot vmm=$1 kernel=$2 ${3:+traced=1 }failed: the boot did not end within $BOOT_LIMIT s (the benchmark's shell was stuck)") &
+	gw=$!
+	wait $g 2>/dev/null
+	g_rc=$?
+	kill $gw 2>/dev/null
+	return $g_rc
+}
+
+# What an earlier L1 boot of this run already did (the runner's SKIP, after an L1 panic or hang,
+# tests/boot/run-boot-tests.sh): t.WHO.KERNEL.OK.TRIED, the timed boots that succeeded and were
+# tried; d.WHO.KERNEL or d.WHO.KERNEL-traced, a boot made once (the traced boots,
+# vmlinux-lastbus0, vmlinux-profile); exitbench; net. This L1 goes on from there, so that each L1
+# that dies mid-way (tests/nested/CRASH-STUDY.md: three in a row in one run) still adds its boots.
+done_before() { case ",${SKIP:-}," in *",$1,"*) return 0 ;; esac; return 1; }
+# once WHO KERNEL TRACE: a boot made once, unless an earlier L1 boot made it.
+once() {
+	done_before "d.$1.$2${3:+-traced}" || guarded_boot "$1" "$2" "$3"
+}
+timed_before() {
+	for tok in $(echo "${SKIP:-}" | tr , ' '); do
+		case $tok in "t.$1.$2".*) echo "${tok#t."$1"."$2".}" | tr . ' '; return ;; esac
+	done
+	echo "0 0"
+}
+
 whos="vmm qemu"
 [ -x "$QEMU10" ] && whos="$whos qemu10"
 [ -n "$QEMU" ] || whos=vmm
@@ -269,13 +305,17 @@ for kern in $kernels; do
 	# which every VMM's guests meet: tests/nested/CRASH-STUDY.md) is printed and replaced in a
 	# later round, at most twice per VMM, so that each median has RUNS boots where it can.
 	order=$whos
-	for who in $whos; do eval "ok_$who=0 tried_$who=0"; done
+	for who in $whos; do
+		# shellcheck disable=SC2046
+		set -- $(timed_before "$who" "$kern")
+		eval "ok_$who=$1 tried_$who=$2"
+	done
 	round=1 ok=0 tried=0
 	while [ $round -le $((RUNS + 2)) ]; do
 		for who in $order; do
 			eval "ok=\$ok_$who tried=\$tried_$who"
 			if [ "$ok" -lt "$RUNS" ] && [ "$tried" -lt $((RUNS + 2)) ]; then
-				boot_once "$who" "$kern" "" && ok=$((ok + 1))
+				guarded_boot "$who" "$kern" "" && ok=$((ok + 1))
 				eval "ok_$who=$ok tried_$who=$((tried + 1))"
 			fi
 		done
@@ -285,37 +325,11 @@ for kern in $kernels; do
 		order="$* ${order%% *}"
 		round=$((round + 1))
 	done
-	for who in $whos; do boot_once "$who" "$kern" traced; done
+	for who in $whos; do once "$who" "$kern" traced; done
 done | tee "$WORK/bench-boots.txt"
-# Medians of the untraced boots, and vmm against the best peer (the lowest median of any
-# peer and kernel: QEMU at its best).
-awk '/^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
-		split($3, w, "="); split($4, k, "="); key = w[2] " " k[2]
-		for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1], ++n[key, kv[1]]] = kv[2] + 0; names[kv[1]] = 1 }
-		keys[key] = 1
-	}
-	function median(key, f,    m, i, j, t, a) {
-		m = n[key, f]; if (!m) return ""
-		for (i = 1; i <= m; i++) a[i] = v[key, f, i]
-		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-	}
-	END {
-		best = ""; vbest = ""
-		for (key in keys) {
-			split(key, p, " ")
-			line = "BENCH: boot-median vmm=" p[1] " kernel=" p[2]
-			flist = "wall_to_init_ms uptime_s init_ms before_clock_ms guest_clock_rate before_clock_est_ms setup_ms"
-			nf = split(flist, fs, " ")
-			for (i = 1; i <= nf; i++) { m = median(key, fs[i]); if (m != "") line = line " " fs[i] "=" m }
-			print line
-			wm = median(key, "wall_to_init_ms") + 0
-			if (p[1] == "vmm" && (vbest == "" || wm < vbest)) { vbest = wm; vkey = key }
-			if (p[1] != "vmm" && (best == "" || wm < best)) { best = wm; bkey = key }
-		}
-		if (vbest != "" && best != "")
-			printf "BENCH: boot-ratio vmm (%s) %d ms / best peer (%s) %d ms = %.2f\n", vkey, vbest, bkey, best, vbest / best
-	}' "$WORK/bench-boots.txt" | sort
+# Medians and the ratio (bench-medians.sh). In the nested L1 the runner prints them after the
+# last L1 boot, over the boots of all L1 boots of the run (an L1 that dies mid-way hands on).
+[ -n "${NESTED:-}" ] || sh "$(dirname "$0")/bench-medians.sh" "$WORK/bench-boots.txt"
 # The peers with the parameter their users add for QEMU's q35 (Kata Containers' guests have it):
 # pci=lastbus=0 spares the guest its peer-bridge scan of the 255 further buses QEMU's MCFG
 # declares (1.4-4 s of pci_subsys_init in the profiles). One boot each, outside the medians and
@@ -324,7 +338,7 @@ if [ -f "$GUEST_DIR/vmlinux" ]; then
 	plain=$CMDLINE
 	CMDLINE="$plain pci=lastbus=0"
 	for who in $whos; do
-		[ "$who" = vmm ] || boot_once $who vmlinux-lastbus0 ""
+		[ "$who" = vmm ] || once "$who" vmlinux-lastbus0 ""
 	done
 	CMDLINE=$plain
 fi
@@ -332,12 +346,15 @@ fi
 # one exit per byte), one traced boot per VMM: wall time, and for vmm the time on port 0x3f8.
 if [ -f "$GUEST_DIR/vmlinux" ]; then
 	CMDLINE="console=ttyS0 cryptomgr.notests vmm.mode=wait"
-	for who in $whos; do boot_once $who vmlinux-console traced; done
+	for who in $whos; do once "$who" vmlinux-console traced; done
 	# The guest's own boot, per initcall and per silence (initcall_debug's lines stay out of
 	# the console under quiet, so the boot is timed as the others), one boot per VMM.
 	CMDLINE="console=ttyS0 quiet cryptomgr.notests initcall_debug vmm.mode=profile"
-	for who in $whos; do boot_once $who vmlinux-profile ""; done
+	for who in $whos; do once "$who" vmlinux-profile ""; done
 fi
-"$VMM" bench-exit 20000 | sed 's/^/BENCH: /'
+done_before exitbench || "$VMM" bench-exit 20000 | sed 's/^/BENCH: /'
 # Network over vhost-net: the virtio-net scenario prints its figures on BENCH lines.
-ONLY=net SCALE=${SCALE:-4} sh "$(dirname "$0")/scenarios.sh" | grep -E "^BENCH|^BOOTTEST: FAIL"
+if ! done_before net; then
+	ONLY=net SCALE=${SCALE:-4} sh "$(dirname "$0")/scenarios.sh" | grep -E "^BENCH|^BOOTTEST: FAIL"
+	echo "BENCH: ran net"
+fi

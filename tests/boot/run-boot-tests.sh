@@ -51,7 +51,7 @@ else
 	build_l1_initramfs "$vmm" "$guest" "$work/l1.cpio.gz" $with || exit 1
 	l1_pick_emulator "$build"
 fi
-hangs=0 panics=0 wedges=0 timeouts=0 fresh=0
+hangs=0 panics=0 wedges=0 timeouts=0 fresh=0 log_kept=""
 # All L1 boots together get BOOT_TEST_BUDGET seconds (below meson's timeout for the suite), each
 # one at most BOOT_TEST_TIMEOUT of what is left; another L1 starts only with 5 minutes left.
 budget=${BOOT_TEST_BUDGET:-3300}
@@ -63,6 +63,26 @@ started=$(date +%s)
 earlier=$work/earlier-results.log
 : >"$earlier"
 skip=""
+# bench_skip FILE: what the benchmark's BENCH lines in FILE say is done, as bench.sh's SKIP reads
+# it: t.WHO.KERNEL.OK.TRIED for the timed boots, d.WHO.KERNEL[-traced] for the boots made once,
+# exitbench and net.
+bench_skip() {
+	awk '
+		/^BENCH: boot vmm=/ {
+			split($3, w, "="); split($4, k, "="); traced = index($0, " traced=1 ") > 0
+			if (!traced && (k[2] == "bzImage" || k[2] == "vmlinux")) {
+				key = w[2] "." k[2]; tried[key]++
+				if (!index($0, " failed")) ok[key]++
+			} else
+				once["d." w[2] "." k[2] (traced ? "-traced" : "")] = 1
+		}
+		/^BENCH: bench-exit/ { once["exitbench"] = 1 }
+		/^BENCH: ran net/ { once["net"] = 1 }
+		END {
+			for (key in tried) { printf "%st.%s.%d.%d", sep, key, ok[key], tried[key]; sep = "," }
+			for (o in once) { printf "%s%s", sep, o; sep = "," }
+		}' "$1"
+}
 for attempt in 1 2 3 4; do
 	log=$work/l1-serial.log
 	left=$((budget - ($(date +%s) - started)))
@@ -73,6 +93,8 @@ for attempt in 1 2 3 4; do
 	l1_limit=${BOOT_TEST_TIMEOUT:-2400}
 	[ $left -lt "$l1_limit" ] && l1_limit=$left
 	# Scenarios print BOOTTEST lines as they go: 900 s without one is a stuck L1 (treated as hung).
+	# log_kept: this boot's results are in $earlier already (set below).
+	log_kept=""
 	run_l1_batch "$work/l1.cpio.gz" "l1.run=$what ${skip:+l1.skip=$skip} ${BOOT_TEST_L1_ARGS:-}" "$log" \
 		"$l1_limit" "${BOOT_TEST_STALL:-180}" "^(BOOTTEST|BENCH):" "${BOOT_TEST_PROGRESS:-900}"
 	rc=$?
@@ -125,11 +147,18 @@ for attempt in 1 2 3 4; do
 		fresh=1
 		echo "boot tests: RETRY in a new L1: ${exhausted% } (every attempt in this L1 ended in a nested crash or stall), attempt $attempt"
 	fi
-	# Keep what this boot finished; the next boot skips those scenarios.
-	tr -d '\r' <"$log" | grep -E "^BOOTTEST: (PASS|FAIL|RETRY)" >>"$earlier"
-	for s in $(tr -d '\r' <"$log" | sed -n 's/^BOOTTEST: ran \([a-z0-9_]*\).*/\1/p'); do
-		skip=${skip:+$skip,}$s
-	done
+	# Keep what this boot finished; the next boot skips those scenarios (for the benchmark: the
+	# boots it made, and counts them in the medians).
+	if [ "$what" = bench ]; then
+		tr -d '\r' <"$log" | grep -E "^BENCH: " >>"$earlier"
+		skip=$(bench_skip "$earlier")
+	else
+		tr -d '\r' <"$log" | grep -E "^BOOTTEST: (PASS|FAIL|RETRY)" >>"$earlier"
+		for s in $(tr -d '\r' <"$log" | sed -n 's/^BOOTTEST: ran \([a-z0-9_]*\).*/\1/p'); do
+			skip=${skip:+$skip,}$s
+		done
+	fi
+	log_kept=1
 	[ -n "$skip" ] && echo "boot tests: the next L1 boot skips what has run: $skip"
 done
 echo "boot tests: L1 panics in this run: $panics"
@@ -139,6 +168,10 @@ echo "boot tests: L1 boots that ran out of time in this run: $timeouts"
 echo "boot tests: new L1 boots for scenarios whose attempts all ended in nested flakes: $fresh"
 [ -s "$earlier" ] && { echo "boot tests: results of the earlier L1 boots:"; sed 's/^/  /' "$earlier"; }
 tr -d '\r' <"$log" | grep -E "^(BOOTTEST|BENCH|L1:|    |---|[0-9]+ passed)" | grep -v "^L1: \(tests\|bench\) finished\|^L1: alive"
+# The benchmark's medians and ratio, over the boots of every L1 boot of this run.
+if [ "$what" = bench ]; then
+	if [ -n "$log_kept" ]; then sh "$here/bench-medians.sh" "$earlier"; else sh "$here/bench-medians.sh" "$earlier" "$log"; fi
+fi
 if [ $rc -eq 124 ]; then
 	echo "boot tests: L1 timed out; log tail:"
 	tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'

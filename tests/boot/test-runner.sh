@@ -7,6 +7,7 @@
 # ran (the next boot skips them, their results count, a failure among them stands); an L1 that
 # can run no more guests, then a pass, and four such L1s; a scenario whose attempts all ended in
 # nested crashes, run again in a new L1 (passing, and failing again); a timeout;
+# a benchmark whose L1 panicked mid-way, resumed in the next (its medians over both);
 # an L1 that stopped before the end; all scenarios passing while the script's status says
 # otherwise; no scenario.
 # Usage: test-runner.sh BUILD_DIR
@@ -32,7 +33,7 @@ expect() {
 	name=$1 want=$2
 	shift 2
 	cases=$((cases + 1))
-	BOOT_TEST_REPLAY=$work/$name "$here/run-boot-tests.sh" "$build" tests >"$work/$name.report" 2>&1
+	BOOT_TEST_REPLAY=$work/$name "$here/run-boot-tests.sh" "$build" "${WHAT:-tests}" >"$work/$name.report" 2>&1
 	got=$?
 	ok=1
 	[ "$got" = "$want" ] || { echo "test-runner: FAIL $name: exit status $got, want $want"; ok=0; }
@@ -229,6 +230,38 @@ expect status-mismatch 1 "verdict FAIL: every scenario's last attempt passed, bu
 mkcase no-scenarios
 grep -v "^BOOTTEST: \(PASS\|FAIL\)" "$pass_log" >"$work/no-scenarios/1.log"
 expect no-scenarios 1 "verdict FAIL: no scenario reported a result"
+
+# The benchmark: an L1 panic after some of its boots. The next L1 boot is told what was done
+# (bench.sh's SKIP) and goes on from there; the medians and the ratio count the boots of both.
+mkcase bench-resume
+{
+	echo "L1: ready (6.1.0-57-amd64, /dev/kvm present)"
+	echo "BENCH: boot vmm=vmm kernel=bzImage wall_to_init_ms=14000 uptime_s=4.0 setup_ms=100"
+	echo "BENCH: boot vmm=qemu kernel=bzImage failed: no init marker ()"
+	echo "BENCH: boot vmm=qemu kernel=bzImage wall_to_init_ms=20000 uptime_s=9.0"
+	echo "BENCH: boot vmm=vmm kernel=bzImage traced=1 wall_to_init_ms=15000 uptime_s=4.0 setup_ms=100"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5000 uptime_s=3.0 setup_ms=600"
+	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=13000 uptime_s=8.0"
+	grep -E "BUG:|RIP:|Kernel panic" "$panic_log"
+} >"$work/bench-resume/1.log"
+{
+	echo "L1: ready (6.1.0-57-amd64, /dev/kvm present)"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=6000 uptime_s=3.5 setup_ms=700"
+	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=15000 uptime_s=9.0"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5500 uptime_s=3.2 setup_ms=650"
+	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=14000 uptime_s=8.5"
+	echo "BENCH: boot vmm=qemu kernel=vmlinux-lastbus0 wall_to_init_ms=9000 uptime_s=4.5"
+	echo "BENCH: bench-exit round_trip_us=45"
+	echo "L1: bench finished status=0"
+} >"$work/bench-resume/2.log"
+WHAT=bench expect bench-resume 0 "RETRY L1: its kernel panicked, attempt 1" \
+	"L1 boot 2, command line: l1.run=bench l1.skip=([^ ]*,)?t\.vmm\.bzImage\.1\.1[, ]" \
+	"l1.skip=([^ ]*,)?t\.qemu\.bzImage\.1\.2[, ]" "l1.skip=([^ ]*,)?d\.vmm\.bzImage-traced[, ]" \
+	"l1.skip=([^ ]*,)?t\.vmm\.vmlinux\.1\.1[, ]" \
+	"BENCH: boot-median vmm=vmm kernel=vmlinux boots=3 wall_to_init_ms=5500 " \
+	"BENCH: boot-median vmm=qemu kernel=vmlinux boots=3 wall_to_init_ms=14000 " \
+	"BENCH: boot-ratio vmm \(vmm vmlinux\) 5500 ms / best peer \(qemu vmlinux\) 14000 ms = 0\.39" \
+	"verdict PASS: benchmark figures printed"
 
 echo "test-runner: $cases cases, $failures failed"
 [ "$failures" = 0 ]

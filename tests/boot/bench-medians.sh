@@ -1,0 +1,34 @@
+#!/bin/sh
+# The benchmark's medians (tests/boot/bench.sh): per VMM and kernel (bzImage, vmlinux), the median
+# of each phase over the timed boots (untraced, not failed), and vmm against the best peer: vmm's
+# lowest median wall time to init over the best peer's (the lowest of any peer and kernel: QEMU
+# at its best). The boots made once (traced, lastbus0, console, profile) stay out.
+# Usage: bench-medians.sh FILE... (BENCH lines; other lines and carriage returns are ignored)
+cat "$@" | tr -d '\r' | awk '/^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
+	split($3, w, "="); split($4, k, "="); key = w[2] " " k[2]
+	if (k[2] != "bzImage" && k[2] != "vmlinux") next
+	for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1], ++n[key, kv[1]]] = kv[2] + 0; names[kv[1]] = 1 }
+	keys[key] = 1
+}
+function median(key, f,    m, i, j, t, a) {
+	m = n[key, f]; if (!m) return ""
+	for (i = 1; i <= m; i++) a[i] = v[key, f, i]
+	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+}
+END {
+	best = ""; vbest = ""
+	for (key in keys) {
+		split(key, p, " ")
+		line = "BENCH: boot-median vmm=" p[1] " kernel=" p[2] " boots=" n[key, "wall_to_init_ms"]
+		flist = "wall_to_init_ms uptime_s init_ms before_clock_ms guest_clock_rate before_clock_est_ms setup_ms"
+		nf = split(flist, fs, " ")
+		for (i = 1; i <= nf; i++) { m = median(key, fs[i]); if (m != "") line = line " " fs[i] "=" m }
+		print line
+		wm = median(key, "wall_to_init_ms") + 0
+		if (p[1] == "vmm" && (vbest == "" || wm < vbest)) { vbest = wm; vkey = key }
+		if (p[1] != "vmm" && (best == "" || wm < best)) { best = wm; bkey = key }
+	}
+	if (vbest != "" && best != "")
+		printf "BENCH: boot-ratio vmm (%s) %d ms / best peer (%s) %d ms = %.2f\n", vkey, vbest, bkey, best, vbest / best
+}' | sort
