@@ -2,11 +2,16 @@
 # The benchmark's medians (tests/boot/bench.sh): per VMM and kernel (bzImage, vmlinux), the median
 # of each phase over the timed boots (untraced, not failed), and vmm against the best peer: vmm's
 # lowest median wall time to init over the best peer's (the lowest of any peer and kernel: QEMU
-# at its best). The boots made once (traced, lastbus0, console, profile) stay out.
+# at its best). The boots made once (traced, lastbus0, console, profile) stay out. Then, per
+# kernel, vmm against the faster peer of the same round (bench.sh's "BENCH: round" lines; a
+# round of a later L1 boot counts apart), round by round: how much the L1's drift moves it.
 # Usage: bench-medians.sh FILE... (BENCH lines; other lines and carriage returns are ignored)
-cat "$@" | tr -d '\r' | awk '/^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
+cat "$@" | tr -d '\r' | awk '/^BENCH: round / { r++; next }
+/^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
 	split($3, w, "="); split($4, k, "="); key = w[2] " " k[2]
 	if (k[2] != "bzImage" && k[2] != "vmlinux") next
+	for (i = 5; i <= NF; i++) if ($i ~ /^wall_to_init_ms=/) { split($i, kv, "="); rw[r, k[2], w[2]] = kv[2] + 0 }
+	if (w[2] != "vmm") peers[w[2]] = 1
 	for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1], ++n[key, kv[1]]] = kv[2] + 0; names[kv[1]] = 1 }
 	keys[key] = 1
 }
@@ -31,4 +36,19 @@ END {
 	}
 	if (vbest != "" && best != "")
 		printf "BENCH: boot-ratio vmm (%s) %d ms / best peer (%s) %d ms = %.2f\n", vkey, vbest, bkey, best, vbest / best
+	split("bzImage vmlinux", kerns, " ")
+	for (ki = 1; r && ki <= 2; ki++) {
+		kern = kerns[ki]; line = ""; m = 0
+		for (rr = 0; rr <= r; rr++) {
+			if (!((rr, kern, "vmm") in rw)) continue
+			pb = ""
+			for (peer in peers) if ((rr, kern, peer) in rw && (pb == "" || rw[rr, kern, peer] < pb)) pb = rw[rr, kern, peer]
+			if (pb == "" || pb <= 0) continue
+			a[++m] = rw[rr, kern, "vmm"] / pb; line = line sprintf(" %.2f", a[m])
+		}
+		if (!m) continue
+		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		printf "BENCH: boot-ratio-rounds kernel=%s vmm / the faster peer of its round:%s (median %.2f of %d rounds)\n", kern, line,
+			(m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2, m
+	}
 }' | sort

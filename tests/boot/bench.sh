@@ -312,6 +312,7 @@ for kern in $kernels; do
 	done
 	round=1 ok=0 tried=0
 	while [ $round -le $((RUNS + 2)) ]; do
+		echo "BENCH: round $round kernel=$kern"
 		for who in $order; do
 			eval "ok=\$ok_$who tried=\$tried_$who"
 			if [ "$ok" -lt "$RUNS" ] && [ "$tried" -lt $((RUNS + 2)) ]; then

@@ -232,22 +232,28 @@ grep -v "^BOOTTEST: \(PASS\|FAIL\)" "$pass_log" >"$work/no-scenarios/1.log"
 expect no-scenarios 1 "verdict FAIL: no scenario reported a result"
 
 # The benchmark: an L1 panic after some of its boots. The next L1 boot is told what was done
-# (bench.sh's SKIP) and goes on from there; the medians and the ratio count the boots of both.
+# (bench.sh's SKIP) and goes on from there; the medians and the ratio count the boots of both,
+# and the round-by-round ratios keep each L1 boot's rounds apart.
 mkcase bench-resume
 {
 	echo "L1: ready (6.1.0-57-amd64, /dev/kvm present)"
+	echo "BENCH: round 1 kernel=bzImage"
 	echo "BENCH: boot vmm=vmm kernel=bzImage wall_to_init_ms=14000 uptime_s=4.0 setup_ms=100"
 	echo "BENCH: boot vmm=qemu kernel=bzImage failed: no init marker ()"
+	echo "BENCH: round 2 kernel=bzImage"
 	echo "BENCH: boot vmm=qemu kernel=bzImage wall_to_init_ms=20000 uptime_s=9.0"
 	echo "BENCH: boot vmm=vmm kernel=bzImage traced=1 wall_to_init_ms=15000 uptime_s=4.0 setup_ms=100"
+	echo "BENCH: round 1 kernel=vmlinux"
 	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5000 uptime_s=3.0 setup_ms=600"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=13000 uptime_s=8.0"
 	grep -E "BUG:|RIP:|Kernel panic" "$panic_log"
 } >"$work/bench-resume/1.log"
 {
 	echo "L1: ready (6.1.0-57-amd64, /dev/kvm present)"
+	echo "BENCH: round 1 kernel=vmlinux"
 	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=6000 uptime_s=3.5 setup_ms=700"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=15000 uptime_s=9.0"
+	echo "BENCH: round 2 kernel=vmlinux"
 	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5500 uptime_s=3.2 setup_ms=650"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=14000 uptime_s=8.5"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux-lastbus0 wall_to_init_ms=9000 uptime_s=4.5"
@@ -261,6 +267,7 @@ WHAT=bench expect bench-resume 0 "RETRY L1: its kernel panicked, attempt 1" \
 	"BENCH: boot-median vmm=vmm kernel=vmlinux boots=3 wall_to_init_ms=5500 " \
 	"BENCH: boot-median vmm=qemu kernel=vmlinux boots=3 wall_to_init_ms=14000 " \
 	"BENCH: boot-ratio vmm \(vmm vmlinux\) 5500 ms / best peer \(qemu vmlinux\) 14000 ms = 0\.39" \
+	"BENCH: boot-ratio-rounds kernel=vmlinux vmm / the faster peer of its round: 0\.38 0\.40 0\.39 \(median 0\.39 of 3 rounds\)" \
 	"verdict PASS: benchmark figures printed"
 
 echo "test-runner: $cases cases, $failures failed"
