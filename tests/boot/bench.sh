@@ -312,10 +312,13 @@ for kern in $kernels; do
 	done
 	round=1 ok=0 tried=0
 	while [ $round -le $((RUNS + 2)) ]; do
-		echo "BENCH: round $round kernel=$kern"
+		marked=""
 		for who in $order; do
 			eval "ok=\$ok_$who tried=\$tried_$who"
 			if [ "$ok" -lt "$RUNS" ] && [ "$tried" -lt $((RUNS + 2)) ]; then
+				# The round's line (bench-medians.sh pairs the boots by it), for rounds that boot.
+				[ -n "$marked" ] || echo "BENCH: round $round kernel=$kern"
+				marked=1
 				guarded_boot "$who" "$kern" "" && ok=$((ok + 1))
 				eval "ok_$who=$ok tried_$who=$((tried + 1))"
 			fi
