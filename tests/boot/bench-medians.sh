@@ -10,9 +10,11 @@ cat "$@" | tr -d '\r' | awk '/^BENCH: round / { r++; next }
 /^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
 	split($3, w, "="); split($4, k, "="); key = w[2] " " k[2]
 	if (k[2] != "bzImage" && k[2] != "vmlinux") next
-	for (i = 5; i <= NF; i++) if ($i ~ /^wall_to_init_ms=/) { split($i, kv, "="); rw[r, k[2], w[2]] = kv[2] + 0 }
+	for (i = 5; i <= NF; i++) {
+		split($i, kv, "="); v[key, kv[1], ++n[key, kv[1]]] = kv[2] + 0
+		if (kv[1] == "wall_to_init_ms") rw[r, k[2], w[2]] = kv[2] + 0
+	}
 	if (w[2] != "vmm") peers[w[2]] = 1
-	for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1], ++n[key, kv[1]]] = kv[2] + 0; names[kv[1]] = 1 }
 	keys[key] = 1
 }
 function median(key, f,    m, i, j, t, a) {
@@ -38,17 +40,18 @@ END {
 		printf "BENCH: boot-ratio vmm (%s) %d ms / best peer (%s) %d ms = %.2f\n", vkey, vbest, bkey, best, vbest / best
 	split("bzImage vmlinux", kerns, " ")
 	for (ki = 1; r && ki <= 2; ki++) {
-		kern = kerns[ki]; line = ""; m = 0
+		# The round ratios go into v/n under their own key (not in keys), for median().
+		kern = kerns[ki]; line = ""; rkey = "rounds " kern
 		for (rr = 0; rr <= r; rr++) {
 			if (!((rr, kern, "vmm") in rw)) continue
 			pb = ""
 			for (peer in peers) if ((rr, kern, peer) in rw && (pb == "" || rw[rr, kern, peer] < pb)) pb = rw[rr, kern, peer]
 			if (pb == "" || pb <= 0) continue
-			a[++m] = rw[rr, kern, "vmm"] / pb; line = line sprintf(" %.2f", a[m])
+			v[rkey, "ratio", ++n[rkey, "ratio"]] = rw[rr, kern, "vmm"] / pb
+			line = line sprintf(" %.2f", rw[rr, kern, "vmm"] / pb)
 		}
-		if (!m) continue
-		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		if (!n[rkey, "ratio"]) continue
 		printf "BENCH: boot-ratio-rounds kernel=%s vmm / the faster peer of its round:%s (median %.2f of %d rounds)\n", kern, line,
-			(m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2, m
+			median(rkey, "ratio"), n[rkey, "ratio"]
 	}
 }' | sort
