@@ -28,7 +28,7 @@ END {
 	for (key in keys) {
 		split(key, p, " ")
 		line = "BENCH: boot-median vmm=" p[1] " kernel=" p[2] " boots=" n[key, "wall_to_init_ms"]
-		flist = "wall_to_init_ms uptime_s init_ms before_clock_ms guest_clock_rate before_clock_est_ms setup_ms"
+		flist = "wall_to_init_ms uptime_s init_ms before_clock_ms guest_clock_rate before_clock_est_ms setup_ms scrub_ms"
 		nf = split(flist, fs, " ")
 		for (i = 1; i <= nf; i++) { m = median(key, fs[i]); if (m != "") line = line " " fs[i] "=" m }
 		print line

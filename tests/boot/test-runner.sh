@@ -244,17 +244,17 @@ mkcase bench-resume
 	echo "BENCH: boot vmm=qemu kernel=bzImage wall_to_init_ms=20000 uptime_s=9.0"
 	echo "BENCH: boot vmm=vmm kernel=bzImage traced=1 wall_to_init_ms=15000 uptime_s=4.0 setup_ms=100"
 	echo "BENCH: round 1 kernel=vmlinux"
-	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5000 uptime_s=3.0 setup_ms=600"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5000 uptime_s=3.0 setup_ms=600 scrub_ms=7000"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=13000 uptime_s=8.0"
 	grep -E "BUG:|RIP:|Kernel panic" "$panic_log"
 } >"$work/bench-resume/1.log"
 {
 	echo "L1: ready (6.1.0-57-amd64, /dev/kvm present)"
 	echo "BENCH: round 1 kernel=vmlinux"
-	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=6000 uptime_s=3.5 setup_ms=700"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=6000 uptime_s=3.5 setup_ms=700 scrub_ms=5000"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=15000 uptime_s=9.0"
 	echo "BENCH: round 2 kernel=vmlinux"
-	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5500 uptime_s=3.2 setup_ms=650"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=5500 uptime_s=3.2 setup_ms=650 scrub_ms=6000"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=14000 uptime_s=8.5"
 	echo "BENCH: boot vmm=qemu kernel=vmlinux-lastbus0 wall_to_init_ms=9000 uptime_s=4.5"
 	echo "BENCH: bench-exit round_trip_us=45"
@@ -264,7 +264,7 @@ WHAT=bench expect bench-resume 0 "RETRY L1: its kernel panicked, attempt 1" \
 	"L1 boot 2, command line: l1.run=bench l1.skip=([^ ]*,)?t\.vmm\.bzImage\.1\.1[, ]" \
 	"l1.skip=([^ ]*,)?t\.qemu\.bzImage\.1\.2[, ]" "l1.skip=([^ ]*,)?d\.vmm\.bzImage-traced[, ]" \
 	"l1.skip=([^ ]*,)?t\.vmm\.vmlinux\.1\.1[, ]" \
-	"BENCH: boot-median vmm=vmm kernel=vmlinux boots=3 wall_to_init_ms=5500 " \
+	"BENCH: boot-median vmm=vmm kernel=vmlinux boots=3 wall_to_init_ms=5500 uptime_s=3\.2 setup_ms=650 scrub_ms=6000$" \
 	"BENCH: boot-median vmm=qemu kernel=vmlinux boots=3 wall_to_init_ms=14000 " \
 	"BENCH: boot-ratio vmm \(vmm vmlinux\) 5500 ms / best peer \(qemu vmlinux\) 14000 ms = 0\.39" \
 	"BENCH: boot-ratio-rounds kernel=vmlinux vmm / the faster peer of its round: 0\.38 0\.40 0\.39 \(median 0\.39 of 3 rounds\)" \
