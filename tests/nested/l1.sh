@@ -90,9 +90,16 @@ l1_kernel() { echo "/boot/vmlinuz-$(newest_kernel)"; }
 # L1's CPUID (vmm's KVM_GET_SUPPORTED_CPUID, QEMU's -cpu host), so their kernels gain as well.
 L1_CPU=${L1_CPU:-max,-erms,-fsrm}
 
+# l1_user_lines LOG: how many lines of LOG the L1's user space printed (its heartbeat, every 30 s,
+# and the workload's lines): every line but its kernel's own messages ("[  225.696476] ...").
+l1_user_lines() { tr -d '\r' <"$1" 2>/dev/null | grep -c -v '^\['; }
+
 # run_l1_batch INITRD APPEND LOG TIMEOUT_S STALL_S [PROGRESS_RE PROGRESS_S]: boots L1
-# non-interactively with its serial console in LOG. Kills it when LOG has not grown for STALL_S
-# seconds (the L1 hang seen in NESTED-KVM.md), when no new line matching PROGRESS_RE (grep -E)
+# non-interactively with its serial console in LOG. Kills it when its user space has printed
+# nothing for STALL_S seconds (l1_user_lines: the L1 hangs of NESTED-KVM.md and CRASH-STUDY.md;
+# in one, a CPU waited in smp_call_function_many_cond for the other, which the emulator never
+# woke from HLT, and the kernel went on printing a soft-lockup report every 28 s, so that a log
+# that still grew did not mean a live L1), when no new line matching PROGRESS_RE (grep -E)
 # came for PROGRESS_S seconds although the L1 still prints its heartbeat (an L1 whose workload
 # is stuck: CI run 21's perf run waited for ever behind a hung khugepaged), or after TIMEOUT_S
 # in all. Returns 0 when L1 ran to its end, 124 on timeout, 125 on a hang (a stuck workload
@@ -109,7 +116,7 @@ run_l1_batch() {
 		-append "console=ttyS0 quiet panic=-1 $append" </dev/null >"$log.qemu" 2>&1 &
 	qpid=$!
 	start=$(date +%s)
-	last_size=-1
+	last_user_lines=-1
 	last_change=$start
 	last_lines=0
 	last_progress=$start
@@ -117,9 +124,9 @@ run_l1_batch() {
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 2
 		now=$(date +%s)
-		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
-		if [ "$size" != "$last_size" ]; then
-			last_size=$size
+		user_lines=$(l1_user_lines "$log")
+		if [ "$user_lines" != "$last_user_lines" ]; then
+			last_user_lines=$user_lines
 			last_change=$now
 		fi
 		if [ $((now - start)) -ge "$timeout_s" ]; then
