@@ -119,7 +119,7 @@ for attempt in 1 2 3 4; do
 		if grep -q "^L1-NO-PROGRESS" "$log"; then
 			echo "boot tests: RETRY L1: its scenarios stopped ($(sed -n 's/^L1-NO-PROGRESS: //p' "$log" | head -n 1)), attempt $attempt; log tail:"
 		else
-			echo "boot tests: RETRY L1: hung (serial log silent for ${BOOT_TEST_STALL:-180}s), attempt $attempt; log tail:"
+			echo "boot tests: RETRY L1: hung (nothing from its user space for ${BOOT_TEST_STALL:-180}s), attempt $attempt; log tail:"
 		fi
 		tail -n 20 "$log" | tr -d '\r' | sed 's/^/    /'
 		sed 's/^/    /' "$log.cpus" 2>/dev/null
