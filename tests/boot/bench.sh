@@ -55,6 +55,14 @@ tr=/sys/kernel/tracing
 SVM=0
 grep -q -w svm /proc/cpuinfo && SVM=1
 
+# The L1's tracepoints, once on, stay on: a tracepoint switched on or off patches the L1 kernel's
+# text, with a cross-CPU call that the emulator's multi-threaded TCG sometimes never completes
+# (tests/nested/CRASH-STUDY.md: the three L1 hangs of 2026-12-01 came between a boot's start and
+# its guest's first line, where each boot switched kvm_msr on, and a traced boot its hist
+# triggers; a run made some 130 such patches). kvm_msr goes on before the first boot
+# (trace_setup), the hist triggers at the first traced boot, after every timed boot; per boot
+# only the ring buffer (tracing_on) and the triggers' pause, cont and clear change, which patch
+# nothing.
 # hist_start / hist_stop WHO KERNEL: L1 KVM's exits during one boot (all VMs of this machine: in
 # the nested L1 the only other one is kvm-keyhold's, which never runs).
 HISTS="kvm_exit:exit_reason kvm_msr:ecx"
@@ -62,10 +70,15 @@ HISTS="kvm_exit:exit_reason kvm_msr:ecx"
 # configuration addresses: bus 23:16, devfn 15:8, register 7:2) to see which part of the guest's
 # PCI code the CF8/CFC exits come from. Big enough for every address a 256-bus scan writes.
 PIO_HIST="hist:keys=port,val:size=65536"
+# hist_do COMMAND: pause, cont or clear every hist trigger; pause makes a trigger that is not
+# there yet (paused). Appended (>>): a write that truncates the trigger file removes its triggers.
+hist_do() {
+	for h in $HISTS; do echo "hist:keys=${h#*:}:size=512:$1" >>"$tr/events/kvm/${h%%:*}/trigger" || return 1; done
+	echo "$PIO_HIST:$1" >>"$tr/events/kvm/kvm_pio/trigger"
+}
 hist_start() {
 	[ -w $tr/events/kvm/kvm_exit/trigger ] || return 1
-	for h in $HISTS; do echo "hist:keys=${h#*:}:size=512" >"$tr/events/kvm/${h%%:*}/trigger" || return 1; done
-	echo "$PIO_HIST" >"$tr/events/kvm/kvm_pio/trigger" || return 1
+	hist_do pause && hist_do clear && hist_do cont
 }
 # pio_summary WHO KERNEL: port I/O per port (the busiest first), then CF8's writes by bus (0 and
 # the others) and per bus-0 function. "{ port: 3320, val: 2147483648 } hitcount: 3".
@@ -95,9 +108,9 @@ pio_summary() {
 			for (k in f) if (f[k] > 1) line = line " " k "=" f[k]
 			print line
 		}' "$tr/events/kvm/kvm_pio/hist"
-	echo "!$PIO_HIST" >"$tr/events/kvm/kvm_pio/trigger"
 }
 hist_stop() {
+	hist_do pause
 	pio_summary "$1" "$2"
 	for h in $HISTS; do
 		ev=${h%%:*} key=${h#*:}
@@ -123,7 +136,6 @@ hist_stop() {
 			}
 			END { print total + 0, "total" }' "$tr/events/kvm/$ev/hist" | sort -rn | head -n 14 | awk '{ printf "%s%s=%s", sep, $2, $1; sep = " " }')
 		echo "BENCH: boot-l1-$ev vmm=$1 kernel=$2 $line"
-		echo "!hist:keys=$key:size=512" >"$tr/events/kvm/$ev/trigger"
 	done
 }
 
@@ -135,21 +147,19 @@ hist_stop() {
 # asks for a clock area above 1 MiB, where Linux's is (in the kernel's image): QEMU's boots showed
 # an earlier registration, about 1 s after QEMU's start and before its bzImage could have been
 # decompressed, which is its firmware's own kvmclock. The hist triggers of the traced boots count
-# every MSR exit whatever the event's filter (it only decides what the buffer records). Sets
-# before_clock (ms) and clock_to_ready (ms), or leaves them empty.
+# every MSR exit whatever the event's filter (it only decides what the buffer records). The event
+# and its filter stay on for the whole run (trace_setup); a boot turns the ring buffer on and off.
+# Sets before_clock (ms) and clock_to_ready (ms), or leaves them empty.
 KVMCLOCK_MSR=0x4b564d01
 clock_trace_start() {
 	clock_trace="" before_clock="" clock_to_ready=""
-	[ -w $tr/trace_marker ] && [ -w $tr/events/kvm/kvm_msr/filter ] || return 0
-	echo 0 >$tr/tracing_on && echo >$tr/trace &&
-		echo "ecx == $KVMCLOCK_MSR && write == 1 && data >= 0x100000" >$tr/events/kvm/kvm_msr/filter &&
-		echo 1 >$tr/events/kvm/kvm_msr/enable && echo 1 >$tr/tracing_on && clock_trace=1
+	[ -n "$clock_ready" ] || return 0
+	echo 0 >$tr/tracing_on && echo >$tr/trace && echo 1 >$tr/tracing_on && clock_trace=1
 }
 clock_trace_mark() { [ -z "$clock_trace" ] || echo "bench-$1" >$tr/trace_marker; }
 clock_trace_stop() {
 	[ -n "$clock_trace" ] || return 0
-	echo 0 >$tr/events/kvm/kvm_msr/enable
-	echo 0 >$tr/events/kvm/kvm_msr/filter
+	echo 0 >$tr/tracing_on
 	# "   vmm-123  [001] d..2.  845.123456: kvm_msr: msr_write 4b564d01 = 0x..."; the two
 	# numbers printed become $1 and $2.
 	# shellcheck disable=SC2046
@@ -315,11 +325,26 @@ timed_before() {
 	echo "0 0"
 }
 
+# trace_setup: kvm_msr and its kvmclock filter on for the whole run (clock_trace_start; see
+# hist_start). Sets clock_ready where tracefs allows it.
+clock_ready=""
+trace_setup() {
+	[ -w $tr/tracing_on ] || return 0
+	echo 0 >$tr/tracing_on
+	if [ -w $tr/trace_marker ] && [ -w $tr/events/kvm/kvm_msr/filter ] &&
+		echo "ecx == $KVMCLOCK_MSR && write == 1 && data >= 0x100000" >$tr/events/kvm/kvm_msr/filter &&
+		echo 1 >$tr/events/kvm/kvm_msr/enable; then
+		clock_ready=1
+	fi
+}
+trace_setup
+
 whos="vmm qemu"
 [ -x "$QEMU10" ] && whos="$whos qemu10"
 [ -n "$QEMU" ] || whos=vmm
 kernels=bzImage
 [ -f "$GUEST_DIR/vmlinux" ] && kernels="bzImage vmlinux"
+{
 for kern in $kernels; do
 	# The timed boots go in rounds, one boot of each VMM per round, and each round starts with
 	# the next VMM (vmm qemu qemu10, then qemu qemu10 vmm, ...): the nested L1's speed drifts
@@ -353,8 +378,12 @@ for kern in $kernels; do
 		order="$* ${order%% *}"
 		round=$((round + 1))
 	done
+done
+# The traced boots after every timed boot: their hist triggers stay on once on (hist_start).
+for kern in $kernels; do
 	for who in $whos; do once "$who" "$kern" traced; done
-done | tee "$WORK/bench-boots.txt"
+done
+} | tee "$WORK/bench-boots.txt"
 # Medians and the ratio (bench-medians.sh). In the nested L1 the runner prints them after the
 # last L1 boot, over the boots of all L1 boots of the run (an L1 that dies mid-way hands on).
 [ -n "${NESTED:-}" ] || sh "$(dirname "$0")/bench-medians.sh" "$WORK/bench-boots.txt"
