@@ -181,9 +181,8 @@ clock_trace_stop() {
 # within each L1 boot: the time before the guest's clock went from 1.09 to 0.40 s for vmm (its
 # load from 490-840 to 108-153 ms), 2.51 to 1.83 s for QEMU 7.2 and 1.98 to 1.40 s for QEMU 10
 # (medians of 4-6 boots each). The memory is the L1's tmpfs (WORK); it takes 5-11 s. Directly on
-# KVM there is nothing to scrub (SCRUB_MB=0).
-SCRUB_MB=${SCRUB_MB:-0}
-[ -n "${NESTED:-}" ] && SCRUB_MB=${SCRUB_MB_NESTED:-1024}
+# KVM there is nothing to scrub (SCRUB_MB defaults to 0 there).
+if [ -n "${NESTED:-}" ]; then SCRUB_MB=${SCRUB_MB:-1024}; else SCRUB_MB=${SCRUB_MB:-0}; fi
 scrub_free_memory() {
 	scrub_ms=""
 	[ "$SCRUB_MB" -gt 0 ] || return 0
