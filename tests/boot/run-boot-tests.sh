@@ -19,6 +19,18 @@ script=scenarios.sh
 # emulator status it pretends is DIR/N.rc (default 0). tests/boot/test-runner.sh uses it to check
 # this script's decisions (retries, L1 hangs and panics, the verdict) on recorded logs.
 replay=${BOOT_TEST_REPLAY:-}
+# The benchmark's history (bench-history.sh): every run's boots, pooled with the earlier runs of
+# the same set-up. A replay writes none unless BENCH_HISTORY names a file.
+history=${BENCH_HISTORY:-}
+[ -n "$history$replay" ] || history=$build/bench-history.txt
+# bench_pool FILE...: this run's BENCH lines into the history, and the pooled figures.
+bench_pool() {
+	[ "$what" = bench ] && [ -n "$history" ] || return 0
+	# The set-up: what decides the figures (vmm, the guest, the benchmark and the L1's /init).
+	setup=${BENCH_SETUP:-$(cat "$vmm" "$guest/vmlinux" "$guest/bzImage" "$guest/initramfs.cpio.lz4" \
+		"$here/bench.sh" "$here/../nested/l1-init" 2>/dev/null | sha256sum | cut -c1-12)}
+	sh "$here/bench-history.sh" "$history" "$setup" "$@"
+}
 . "$here/verdict.sh"
 
 if [ -z "$replay" ] && "$vmm" kvm-check >/dev/null 2>"$work/kvm-check.err"; then
@@ -26,6 +38,7 @@ if [ -z "$replay" ] && "$vmm" kvm-check >/dev/null 2>"$work/kvm-check.err"; then
 	log=$work/direct.log
 	VMM=$vmm GUEST_DIR=$guest WORK=$work SCALE=1 sh "$here/$script" | tee "$log"
 	echo "L1: $what finished status=${PIPESTATUS[0]}" >>"$log"
+	bench_pool "$log"
 	boot_verdict "$log" "$what"
 	exit $?
 fi
@@ -170,7 +183,9 @@ echo "boot tests: new L1 boots for scenarios whose attempts all ended in nested 
 tr -d '\r' <"$log" | grep -E "^(BOOTTEST|BENCH|L1:|    |---|[0-9]+ passed)" | grep -v "^L1: \(tests\|bench\) finished\|^L1: alive"
 # The benchmark's medians and ratio, over the boots of every L1 boot of this run.
 if [ "$what" = bench ]; then
-	if [ -n "$log_kept" ]; then sh "$here/bench-medians.sh" "$earlier"; else sh "$here/bench-medians.sh" "$earlier" "$log"; fi
+	if [ -n "$log_kept" ]; then set -- "$earlier"; else set -- "$earlier" "$log"; fi
+	sh "$here/bench-medians.sh" "$@"
+	bench_pool "$@"
 fi
 if [ $rc -eq 124 ]; then
 	echo "boot tests: L1 timed out; log tail:"

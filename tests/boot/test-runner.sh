@@ -7,7 +7,8 @@
 # ran (the next boot skips them, their results count, a failure among them stands); an L1 that
 # can run no more guests, then a pass, and four such L1s; a scenario whose attempts all ended in
 # nested crashes, run again in a new L1 (passing, and failing again); a timeout;
-# a benchmark whose L1 panicked mid-way, resumed in the next (its medians over both);
+# a benchmark whose L1 panicked mid-way, resumed in the next (its medians over both); the
+# benchmark's history, pooled over the runs of one set-up;
 # an L1 that stopped before the end; all scenarios passing while the script's status says
 # otherwise; no scenario.
 # Usage: test-runner.sh BUILD_DIR
@@ -269,6 +270,37 @@ WHAT=bench expect bench-resume 0 "RETRY L1: its kernel panicked, attempt 1" \
 	"BENCH: boot-ratio vmm \(vmm vmlinux\) 5500 ms / best peer \(qemu vmlinux\) 14000 ms = 0\.39" \
 	"BENCH: boot-ratio-rounds kernel=vmlinux vmm / the faster peer of its round: 0\.38 0\.40 0\.39 \(median 0\.39 of 3 rounds\)" \
 	"verdict PASS: benchmark figures printed"
+
+# The benchmark's history (bench-history.sh): this run's boots are appended, and the figures
+# are printed again over every run of the same set-up, here two (the earlier one in the file);
+# a run of another set-up stays out. The bench-resume case above wrote no history (a replay
+# writes one only where BENCH_HISTORY names it).
+mkcase bench-history
+cp "$work/bench-resume/2.log" "$work/bench-history/1.log"
+{
+	echo "BENCH: run setup=0123456789ab date=2026-12-01T09:00Z"
+	echo "BENCH: round 1 kernel=vmlinux"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=4000 uptime_s=3.0"
+	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=10000 uptime_s=8.0"
+	echo "BENCH: run setup=ffffffffffff date=2026-12-01T10:00Z"
+	echo "BENCH: round 1 kernel=vmlinux"
+	echo "BENCH: boot vmm=vmm kernel=vmlinux wall_to_init_ms=1000 uptime_s=3.0"
+	echo "BENCH: boot vmm=qemu kernel=vmlinux wall_to_init_ms=10000 uptime_s=8.0"
+} >"$work/bench-history.txt"
+WHAT=bench BENCH_HISTORY=$work/bench-history.txt BENCH_SETUP=0123456789ab expect bench-history 0 \
+	"BENCH: boot-ratio vmm \(vmm vmlinux\) 5750 ms / best peer \(qemu vmlinux\) 14500 ms = 0\.40" \
+	"BENCH: pooled over 2 run\(s\) of set-up 0123456789ab in .*bench-history\.txt \(1 run\(s\) of other set-ups left out\)" \
+	"BENCH: pooled-boot-median vmm=vmm kernel=vmlinux boots=3 wall_to_init_ms=5500 " \
+	"BENCH: pooled-boot-ratio vmm \(vmm vmlinux\) 5500 ms / best peer \(qemu vmlinux\) 14000 ms = 0\.39" \
+	"BENCH: pooled-boot-ratio-rounds kernel=vmlinux vmm / the faster peer of its round: 0\.40 0\.40 0\.39 \(median 0\.40 of 3 rounds\)"
+n=$(grep -c "^BENCH: run setup=0123456789ab " "$work/bench-history.txt")
+cases=$((cases + 1))
+if [ "$n" = 2 ] && [ "$(grep -c "^BENCH: boot vmm=" "$work/bench-history.txt")" = 9 ]; then
+	echo "test-runner: ok bench-history-file (the run's five boots appended under its own run line)"
+else
+	echo "test-runner: FAIL bench-history-file: $n runs of the set-up and $(grep -c "^BENCH: boot vmm=" "$work/bench-history.txt") boot lines in the file, want 2 and 9"
+	failures=$((failures + 1))
+fi
 
 echo "test-runner: $cases cases, $failures failed"
 [ "$failures" = 0 ]
