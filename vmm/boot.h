@@ -47,6 +47,14 @@ struct boot_plan {
 	uint64_t initrd_addr; /* 0 without an initrd */
 };
 
+/* What a loader's first half put into guest RAM (the kernel's and the initrd's bytes), for its
+ * second half (boot_pvh_place, boot_pvh_finish). */
+struct boot_placed {
+	struct boot_plan plan;
+	uint32_t entry;       /* the kernel's entry point */
+	uint64_t initrd_size; /* 0: no initrd */
+};
+
 /* Checks, from the setup header and the file sizes alone (before either file is read), that a
  * kernel of kernel_len bytes and an initrd of initrd_len bytes (0: none) fit in low RAM ending at
  * low_ram_end: -ENOEXEC when the setup fills the file, -EFBIG when the kernel or the initrd does

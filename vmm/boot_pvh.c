@@ -464,43 +464,69 @@ static int write_start_info(const struct guest_memory *mem, const struct boot_pl
 	return ret ? ret : guest_write(mem, BOOT_GDT_ADDR, gdt, sizeof(gdt));
 }
 
+int boot_pvh_place(const struct guest_memory *mem, int kernel_fd, uint64_t kernel_size, int initrd_fd,
+		   uint64_t initrd_size, struct boot_placed *placed, char *err, size_t errlen)
+{
+	memset(placed, 0, sizeof(*placed));
+	if (initrd_fd < 0)
+		initrd_size = 0;
+	struct pvh_kernel kernel, *k = &kernel;
+	int ret = boot_pvh_parse(kernel_fd, kernel_size, k, err, errlen);
+	if (!ret)
+		ret = boot_pvh_plan(k, initrd_size, guest_low_ram_end(mem), &placed->plan, err, errlen);
+	if (!ret)
+		ret = load_segments(mem, kernel_fd, k, err, errlen);
+	if (!ret && initrd_size) {
+		uint8_t *host = guest_ptr(mem, placed->plan.initrd_addr, initrd_size);
+		ret = host ? read_exact(initrd_fd, 0, host, initrd_size) : -EFAULT;
+		if (ret)
+			ret = read_failed(err, errlen, ret, "initrd");
+	}
+	placed->entry = k->entry;
+	placed->initrd_size = initrd_size;
+	return ret;
+}
+
+static int check_cmdline(const char *cmdline, char *err, size_t errlen)
+{
+	size_t cmdlen = strlen(cmdline);
+	if (cmdlen > PVH_CMDLINE_MAX)
+		return boot_error(err, errlen, -E2BIG, "command line is %zu bytes; a PVH kernel takes at most %u", cmdlen,
+				  PVH_CMDLINE_MAX);
+	return 0;
+}
+
+int boot_pvh_finish(const struct guest_memory *mem, const struct boot_placed *placed, const char *cmdline,
+		    uint64_t rsdp_gpa, struct boot_info *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof(*info));
+	int ret = check_cmdline(cmdline, err, errlen);
+	if (ret)
+		return ret;
+	if (guest_write(mem, BOOT_CMDLINE_ADDR, cmdline, strlen(cmdline) + 1))
+		return boot_error(err, errlen, -EFAULT, "no room for the command line");
+	if (write_start_info(mem, &placed->plan, placed->initrd_size, rsdp_gpa))
+		return boot_error(err, errlen, -EFAULT, "no room for hvm_start_info and the memory map");
+	info->mode = BOOT_ENTRY_PVH32;
+	info->entry = placed->entry;
+	info->start_info = BOOT_PVH_START_INFO_ADDR;
+	info->kernel_end = placed->plan.kernel_end;
+	info->initrd_addr = placed->plan.initrd_addr;
+	info->initrd_size = placed->initrd_size;
+	return 0;
+}
+
 int boot_pvh_load(const struct guest_memory *mem, int kernel_fd, uint64_t kernel_size, int initrd_fd,
 		  uint64_t initrd_size, const char *cmdline, uint64_t rsdp_gpa, struct boot_info *info, char *err,
 		  size_t errlen)
 {
 	memset(info, 0, sizeof(*info));
-	if (initrd_fd < 0)
-		initrd_size = 0;
-	struct pvh_kernel kernel, *k = &kernel;
-	struct boot_plan plan;
-	int ret = boot_pvh_parse(kernel_fd, kernel_size, k, err, errlen);
+	/* A command line that cannot boot fails before 60 MiB are read. */
+	struct boot_placed placed;
+	int ret = check_cmdline(cmdline, err, errlen);
 	if (!ret)
-		ret = boot_pvh_plan(k, initrd_size, guest_low_ram_end(mem), &plan, err, errlen);
-	size_t cmdlen = strlen(cmdline);
-	if (!ret && cmdlen > PVH_CMDLINE_MAX)
-		ret = boot_error(err, errlen, -E2BIG, "command line is %zu bytes; a PVH kernel takes at most %u", cmdlen,
-			   PVH_CMDLINE_MAX);
-	if (!ret)
-		ret = load_segments(mem, kernel_fd, k, err, errlen);
-	if (!ret && initrd_size) {
-		uint8_t *host = guest_ptr(mem, plan.initrd_addr, initrd_size);
-		ret = host ? read_exact(initrd_fd, 0, host, initrd_size) : -EFAULT;
-		if (ret)
-			ret = read_failed(err, errlen, ret, "initrd");
-	}
-	if (!ret && guest_write(mem, BOOT_CMDLINE_ADDR, cmdline, cmdlen + 1))
-		ret = boot_error(err, errlen, -EFAULT, "no room for the command line");
-	if (!ret && write_start_info(mem, &plan, initrd_size, rsdp_gpa))
-		ret = boot_error(err, errlen, -EFAULT, "no room for hvm_start_info and the memory map");
-	if (!ret) {
-		info->mode = BOOT_ENTRY_PVH32;
-		info->entry = k->entry;
-		info->start_info = BOOT_PVH_START_INFO_ADDR;
-		info->kernel_end = plan.kernel_end;
-		info->initrd_addr = plan.initrd_addr;
-		info->initrd_size = initrd_size;
-	}
-	return ret;
+		ret = boot_pvh_place(mem, kernel_fd, kernel_size, initrd_fd, initrd_size, &placed, err, errlen);
+	return ret ? ret : boot_pvh_finish(mem, &placed, cmdline, rsdp_gpa, info, err, errlen);
 }
 
 void boot_pvh_entry_state(const struct boot_info *info, struct kvm_sregs *sregs, struct kvm_regs *regs)

@@ -103,10 +103,22 @@ int boot_pvh_plan(const struct pvh_kernel *k, uint64_t initrd_len, uint64_t low_
  * truth), the initrd open on initrd_fd (-1: none; read straight into guest RAM as well), the
  * command line, the memory map (the e820 map of boot_build_e820) and hvm_start_info, and the
  * GDT that the entry state's selectors name. Errors as boot_pvh_parse and boot_pvh_plan, and
- * -E2BIG for a command line longer than PVH_CMDLINE_MAX. */
+ * -E2BIG for a command line longer than PVH_CMDLINE_MAX. boot_pvh_place and boot_pvh_finish,
+ * one after the other. */
 int boot_pvh_load(const struct guest_memory *mem, int kernel_fd, uint64_t kernel_size, int initrd_fd,
 		  uint64_t initrd_size, const char *cmdline, uint64_t rsdp_gpa, struct boot_info *info, char *err,
 		  size_t errlen) __must_check;
+
+/* boot_pvh_load's first half, which needs nothing but guest RAM and the files: parses and plans
+ * the vmlinux, puts its segments and the initrd into RAM, and says where in `placed`. vmm runs it
+ * on a thread of its own while it creates the VM and the board (vm.c, kernel_preload). */
+int boot_pvh_place(const struct guest_memory *mem, int kernel_fd, uint64_t kernel_size, int initrd_fd,
+		   uint64_t initrd_size, struct boot_placed *placed, char *err, size_t errlen) __must_check;
+
+/* boot_pvh_load's second half: the command line, the memory map, hvm_start_info and the GDT,
+ * for a kernel that boot_pvh_place put into RAM. */
+int boot_pvh_finish(const struct guest_memory *mem, const struct boot_placed *placed, const char *cmdline,
+		    uint64_t rsdp_gpa, struct boot_info *info, char *err, size_t errlen) __must_check;
 
 /* The boot vCPU's state at the PVH entry (pvh.pandoc "domain builder"): 32-bit protected mode,
  * paging off, flat CS/DS/ES/SS, a busy 32-bit TSS, EBX = start_info, EIP = entry. `sregs` comes

@@ -15,6 +15,7 @@
 #include "../devices/rtc.h"
 #include "../devices/uart8250.h"
 #include "../virtio/net.h"
+#include "boot.h"
 #include "bus.h"
 #include "coalesced_io.h"
 #include "cpuid.h"
@@ -99,6 +100,16 @@ struct vm {
 	/* The set-up's phases, each stamped as it ends (vm_setup_mark): where setup-ms goes. */
 	struct vm_setup_mark { const char *phase; uint64_t ns; } setup_marks[VM_SETUP_MARKS];
 	unsigned nsetup_marks;
+	/* The kernel's bytes going into RAM on their own thread during vm_create (vm.c). */
+	struct kernel_preload {
+		const struct vm_host *host;
+		pthread_t thread;
+		bool running, done;
+		int ret;
+		char err[256];
+		struct boot_placed placed;
+		uint64_t ns; /* the preload's own time */
+	} preload;
 };
 
 /* An input file (kernel or initrd), open and checked but not read yet. */

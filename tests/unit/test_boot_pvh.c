@@ -482,6 +482,31 @@ static void check_load_and_start_info(void)
 	CHECK_EQ(rd64(&m, BOOT_GDT_ADDR + 0x18), 0x00CF93000000FFFFULL);
 	CHECK_EQ(rd64(&m, BOOT_GDT_ADDR + 0x20), 0x00008B0000000067ULL);
 
+	/* The same load in its two halves (vm.c runs the first on a thread of its own while it
+	 * creates the VM): the same boot_info, and the same bytes from 0 to the end of the bss and
+	 * in the initrd. */
+	struct guest_memory m2;
+	struct boot_placed placed;
+	struct boot_info info2;
+	CHECK_EQ(guest_memory_init(&m2, 256 * MiB), 0);
+	CHECK_EQ(boot_pvh_place(&m2, kfd, t.len, ifd, sizeof(initrd), &placed, err, sizeof(err)), 0);
+	CHECK_EQ(placed.entry, ENTRY);
+	CHECK_EQ(placed.initrd_size, sizeof(initrd));
+	CHECK_EQ(placed.plan.initrd_addr, info.initrd_addr);
+	CHECK_EQ(boot_pvh_finish(&m2, &placed, cmdline, BIOS_AREA_START, &info2, err, sizeof(err)), 0);
+	CHECK(!memcmp(&info, &info2, sizeof(info)));
+	CHECK(!memcmp(guest_ptr(&m, 0, DATA_PADDR + DATA_MEMSZ), guest_ptr(&m2, 0, DATA_PADDR + DATA_MEMSZ),
+		      DATA_PADDR + DATA_MEMSZ));
+	CHECK(!memcmp(guest_ptr(&m, info.initrd_addr, sizeof(initrd)), guest_ptr(&m2, info.initrd_addr, sizeof(initrd)),
+		      sizeof(initrd)));
+	/* The second half checks the command line too. */
+	char *long_line = malloc(PVH_CMDLINE_MAX + 2);
+	memset(long_line, 'a', PVH_CMDLINE_MAX + 1);
+	long_line[PVH_CMDLINE_MAX + 1] = 0;
+	CHECK_EQ(boot_pvh_finish(&m2, &placed, long_line, BIOS_AREA_START, &info2, err, sizeof(err)), -E2BIG);
+	free(long_line);
+	guest_memory_free(&m2);
+
 	/* Without an initrd: no module. A command line longer than Linux copies. */
 	CHECK_EQ(boot_pvh_load(&m, kfd, t.len, -1, 0, "", BIOS_AREA_START, &info, err, sizeof(err)), 0);
 	CHECK_EQ(rd32(&m, si + 12), 0);
