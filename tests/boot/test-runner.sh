@@ -3,9 +3,9 @@
 # through it (BOOT_TEST_REPLAY) and its exit status and report are compared with what each
 # case must give. Cases: a clean pass; a scenario that triple-faulted and passed on its retry
 # (must pass, and say why it retried); a retry that failed again; a failure without retry; an
-# L1 panic, then a pass; an L1 hang, then a pass; four hangs; an L1 out of time, then a pass; an L1 panic after some scenarios
+# L1 panic, then a pass; an L1 hang, then a pass; six hangs (the cap); five L1 panics, then a pass; an L1 out of time, then a pass; an L1 panic after some scenarios
 # ran (the next boot skips them, their results count, a failure among them stands); an L1 that
-# can run no more guests, then a pass, and four such L1s; a scenario whose attempts all ended in
+# can run no more guests, then a pass, and six such L1s; a scenario whose attempts all ended in
 # nested crashes, run again in a new L1 (passing, and failing again); a timeout;
 # a benchmark whose L1 panicked mid-way, resumed in the next (its medians over both); the
 # benchmark's history, pooled over the runs of one set-up;
@@ -99,9 +99,15 @@ echo 125 >"$work/stuck-then-pass/1.rc"
 cp "$pass_log" "$work/stuck-then-pass/2.log"
 expect stuck-then-pass 0 "RETRY L1: its scenarios stopped \(no line matching .* for 900 s" "L1 hangs in this run: 1" "verdict PASS"
 
-mkcase four-hangs
-for n in 1 2 3 4; do head -n 5 "$pass_log" >"$work/four-hangs/$n.log"; echo 125 >"$work/four-hangs/$n.rc"; done
-expect four-hangs 1 "L1 hangs in this run: 4" "verdict FAIL"
+mkcase six-hangs
+for n in 1 2 3 4 5 6 7; do head -n 5 "$pass_log" >"$work/six-hangs/$n.log"; echo 125 >"$work/six-hangs/$n.rc"; done
+expect six-hangs 1 "L1 hangs in this run: 6" "verdict FAIL"
+
+# Five L1 panics (the known signature), then an L1 that runs everything: the sixth boot counts.
+mkcase five-panics-then-pass
+for n in 1 2 3 4 5; do cp "$panic_log" "$work/five-panics-then-pass/$n.log"; done
+cp "$pass_log" "$work/five-panics-then-pass/6.log"
+expect five-panics-then-pass 0 "RETRY L1: its kernel panicked, attempt 5" "L1 panics in this run: 5" "verdict PASS"
 
 # An L1 panic after two scenarios ran: the next L1 boot skips them, and their results count.
 mkcase panic-resume
@@ -196,9 +202,9 @@ expect exhausted-twice 1 "new L1 boots for scenarios whose attempts all ended in
 	"verdict FAIL: 5 scenario\(s\) passed, 1 failed on their last attempt: virtio-net-vhost"
 
 # The same, but no L1 boot is left to run the scenario again: its failure stands.
-mkcase four-wedges
-for n in 1 2 3 4; do cp "$work/wedge-then-pass/1.log" "$work/four-wedges/$n.log"; done
-expect four-wedges 1 "L1s that could run no more guests in this run: 4" "verdict FAIL: .*virtio-net-vhost"
+mkcase six-wedges
+for n in 1 2 3 4 5 6; do cp "$work/wedge-then-pass/1.log" "$work/six-wedges/$n.log"; done
+expect six-wedges 1 "L1s that could run no more guests in this run: 6" "verdict FAIL: .*virtio-net-vhost"
 
 # An L1 that ran out of time: what it did not run, runs in the next L1 boot.
 mkcase timeout-then-pass
@@ -210,8 +216,8 @@ expect timeout-then-pass 0 "RETRY L1: it timed out after [0-9]+ s, attempt 1" "L
 
 # Every L1 boot ran out of time: the suite fails.
 mkcase timeout
-for n in 1 2 3 4; do head -n 8 "$pass_log" >"$work/timeout/$n.log"; echo 124 >"$work/timeout/$n.rc"; done
-expect timeout 1 "L1 timed out" "L1 boots that ran out of time in this run: 4" "verdict FAIL"
+for n in 1 2 3 4 5 6; do head -n 8 "$pass_log" >"$work/timeout/$n.log"; echo 124 >"$work/timeout/$n.rc"; done
+expect timeout 1 "L1 timed out" "L1 boots that ran out of time in this run: 6" "verdict FAIL"
 
 # No time left for another L1 boot after the first ran out of it.
 mkcase no-budget
