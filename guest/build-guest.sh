@@ -26,7 +26,7 @@ kver=$(newest_kernel) || { echo "guest: no kernel found: apt-get install linux-i
 echo "guest: kernel $kver"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage/bin" "$stage/etc/acpi/PWRF" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp" "$stage/run"
+mkdir -p "$stage/bin" "$stage/etc" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp" "$stage/run"
 # /init (init.c) mounts these itself; the table is there for a user's `mount -a`.
 printf '%s\n' "proc /proc proc defaults 0 0" "sysfs /sys sysfs defaults 0 0" "devtmpfs /dev devtmpfs defaults 0 0" \
 	>"$stage/etc/fstab"
@@ -43,7 +43,6 @@ for applet in $(/bin/busybox --list-full); do
 done
 install -m 0755 "$init" "$stage/init"
 install -m 0755 "$here/init-mode.sh" "$stage/etc/init-mode.sh"
-install -m 0755 "$here/acpi-power-button" "$stage/etc/acpi/PWRF/00000080"
 echo "guest: modules (power button: evdev, button; virtio-net)"
 add_modules "$kver" "$stage" evdev button
 # virtio-net's modules are loaded only when the board has a virtio device (guest/init.c).

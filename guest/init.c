@@ -1,14 +1,15 @@
 /* /init of the default guest and of the test guest (build-guest.sh): mounts /proc, /sys and
  * /dev, loads the drivers for the devices the board has, prints the fixed marker lines (prefix
- * "VMM-GUEST: ") that the boot tests and the benchmark read, starts acpid for the power button,
+ * "VMM-GUEST: ") that the boot tests and the benchmark read, watches the power button,
  * and then does what the kernel command line asks (vmm.mode=shell|poweroff|reboot|wait|profile;
  * shell and profile go on in /etc/init-mode.sh under busybox sh).
  *
  * Why a program and not a shell script: under a nested guest's emulation a program start (fork,
- * exec, the page faults and code translation of a new process) costs about 100 ms (acpid's start
- * below: 75-130 ms), and the script this replaces started eight before its init-ready line (its
- * own shell, mount, two insmods, dmesg, awk, grep, acpid, ip). Here only acpid is a new program;
- * the rest are system calls. What is left is the kernel's own work (module loading, /proc), which
+ * exec, the page faults and code translation of a new process) costs about 100 ms (busybox acpid's
+ * start took 75-180 ms), and the script this replaces started eight before its init-ready line
+ * (its own shell, mount, two insmods, dmesg, awk, grep, acpid, ip). Here no program starts before
+ * that line (the power button's watcher is a fork of this one; `ip` only with vmm.ip=); the rest
+ * are system calls. What is left is the kernel's own work (module loading, /proc), which
  * the "init-steps-ms" line itemizes.
  *
  * Static (musl where installed, see meson.build), no dependency beyond libc. Markers and their
@@ -27,6 +28,7 @@
 #include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -284,21 +286,97 @@ static void print_log_markers(void)
 	printf(MARK "mmconfig=%d\n", mmcfg);
 }
 
-/* Waits (at most 5 s) for the power button's input device, so that acpid sees it when it starts. */
-static void wait_power_button(void)
+/* The power button, read from its input device (evdev) by a child of init: what busybox acpid did
+ * for us, without a program start on the boot's critical path (acpid's exec and daemonizing took
+ * 75-180 ms of init's work in the nested L1). The kernel's path is the same: the board's SCI, the
+ * ACPI button driver, an input event. The input ABI (include/uapi/linux/input.h and
+ * input-event-codes.h), named here because musl's headers have no <linux/...>. */
+#define EV_KEY 0x01
+#define KEY_POWER 116
+struct input_event_abi {
+	long tv_sec, tv_usec; /* struct timeval on x86-64 */
+	unsigned short type, code;
+	int value;
+};
+_Static_assert(sizeof(struct input_event_abi) == 24, "struct input_event is 24 bytes on x86-64");
+#define MAX_BUTTONS 4
+
+/* Opens the event device of every input device named "Power Button" (ACPI's fixed-feature button
+ * and a PNP0C0C one, where the board has both) into FDS; waits at most 5 s for the first, which
+ * comes 60-90 ms after the button module is loaded. The count opened. */
+static int open_power_buttons(int fds[MAX_BUTTONS])
 {
-	for (int i = 0; i < 50; i++) {
-		char line[512];
-		bool found = false;
+	int n = 0;
+	for (int i = 0; i < 50 && n == 0; i++) {
+		if (i)
+			usleep(100 * 1000);
 		FILE *f = fopen("/proc/bus/input/devices", "r");
-		if (f) {
-			while (!found && fgets(line, sizeof(line), f))
-				found = strstr(line, "Power Button") != NULL;
-			fclose(f);
+		if (!f)
+			continue;
+		char line[512];
+		bool button = false;
+		while (n < MAX_BUTTONS && fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "N: ", 3) == 0)
+				button = strstr(line, "\"Power Button\"") != NULL;
+			char *ev = strstr(line, "event");
+			if (!button || strncmp(line, "H: ", 3) != 0 || !ev)
+				continue;
+			char path[64];
+			snprintf(path, sizeof(path), "/dev/input/%.*s", (int)strspn(ev, "eventn0123456789"), ev);
+			/* devtmpfs makes the node a moment after the device is listed. */
+			int fd = -1;
+			for (int tries = 0; tries < 20 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT; tries++)
+				usleep(10 * 1000);
+			if (fd >= 0)
+				fds[n++] = fd;
+			button = false;
 		}
-		if (found)
-			return;
-		usleep(100 * 1000);
+		fclose(f);
+	}
+	return n;
+}
+
+/* The watcher: counts presses (each printed for the tests), and at the N-th (vmm.pwrbtn-presses=,
+ * default 1) syncs and powers off, as `poweroff -f` would. Forked after the devices are open, so
+ * that a press right after the init-ready line is not lost. */
+static void watch_power_buttons(const int fds[], int n)
+{
+	int need = 1;
+	static char cmdline[4096];
+	if (read_line("/proc/cmdline", cmdline, sizeof(cmdline))) {
+		char *w = strstr(cmdline, "vmm.pwrbtn-presses=");
+		if (w)
+			need = atoi(w + strlen("vmm.pwrbtn-presses="));
+	}
+	fd_set all;
+	FD_ZERO(&all);
+	int maxfd = -1;
+	for (int i = 0; i < n; i++) {
+		FD_SET(fds[i], &all);
+		maxfd = fds[i] > maxfd ? fds[i] : maxfd;
+	}
+	for (int presses = 0;;) {
+		fd_set ready = all;
+		if (select(maxfd + 1, &ready, NULL, NULL, NULL) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		for (int i = 0; i < n; i++) {
+			struct input_event_abi ev[16];
+			ssize_t got;
+			if (!FD_ISSET(fds[i], &ready) || (got = read(fds[i], ev, sizeof(ev))) <= 0)
+				continue;
+			for (size_t k = 0; k < (size_t)got / sizeof(ev[0]); k++) {
+				if (ev[k].type != EV_KEY || ev[k].code != KEY_POWER || ev[k].value != 1)
+					continue;
+				printf(MARK "power-button %d\n", ++presses);
+				if (presses >= need) {
+					sync();
+					reboot(RB_POWER_OFF);
+				}
+			}
+		}
 	}
 }
 
@@ -350,8 +428,8 @@ int main(void)
 	/* Markers go to the console as they are printed: a guest that dies mid-way shows how far it
 	 * got. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* The kernel starts init with HOME and TERM only; acpid's action script and the shell's
-	 * children find busybox's applets through PATH. */
+	/* The kernel starts init with HOME and TERM only; the shell's children find busybox's
+	 * applets through PATH. */
 	setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 0);
 	mount_early();
 	kmsg("<6>vmm-init: /proc, /sys and /dev mounted");
@@ -370,21 +448,28 @@ int main(void)
 	printf(MARK "uptime-at-init=%s\n", up);
 	printf(MARK "kernel=%s\n", kver);
 
-	/* acpid starts (its exec, and its parent's exit once it is a daemon: 75-180 ms in the nested
-	 * L1) while this process reads the kernel log for the markers: with two vCPUs the two
-	 * overlap. The power button's input device comes 60-90 ms after its module is loaded, so the
-	 * /proc markers (100-200 ms) come first, and the wait for it is mostly over by then. The
-	 * markers keep their order: acpid's comes after them. */
+	/* The power button's input device comes 60-90 ms after its module is loaded, so the /proc
+	 * markers (100-200 ms) come first, and the wait for it is mostly over by then. */
 	print_proc_markers();
-	wait_power_button();
+	int buttons[MAX_BUTTONS];
+	int nbuttons = open_power_buttons(buttons);
 	step_done("button-wait");
-	char *acpid[] = { "/sbin/acpid", "-c", "/etc/acpi", "-l", "/tmp/acpid.log", NULL };
-	pid_t acpid_pid = start(acpid);
+	if (nbuttons > 0) {
+		fflush(stdout);
+		pid_t watcher = fork();
+		if (watcher == 0)
+			watch_power_buttons(buttons, nbuttons);
+		for (int i = 0; i < nbuttons; i++)
+			close(buttons[i]);
+		if (watcher > 0)
+			printf(MARK "power-button=watched devices=%d\n", nbuttons);
+		else
+			printf(MARK "power-button=unwatched (fork: %s)\n", strerror(errno));
+	} else {
+		printf(MARK "power-button=missing\n");
+	}
 	print_log_markers();
 	step_done("sys");
-	if (finish(acpid_pid) == 0)
-		printf(MARK "acpid=running\n");
-	step_done("acpid");
 
 	char mode[32] = "shell", ip[64] = "";
 	static char cmdline[4096];
@@ -421,7 +506,7 @@ int main(void)
 		return 1;
 	}
 	if (strcmp(mode, "wait") == 0) {
-		/* acpid's children are its own; anything else that ends is reaped by the kernel. */
+		/* Whatever ends (the watcher does not) is reaped by the kernel. */
 		signal(SIGCHLD, SIG_IGN);
 		for (;;)
 			pause();

@@ -6,7 +6,7 @@
 #    (PVH entry). Per boot, in phases:
 #      wall_to_init_ms   the VMM process's start to the guest's init marker on the console;
 #      uptime_s          the guest kernel's uptime at init (its clock's start to init);
-#      init_ms           init's own work before its init-ready line (modules, markers, acpid);
+#      init_ms           init's own work before its init-ready line (modules, markers, the power button);
 #      before_clock_ms   the VMM's start to the guest kernel's clock start, in the L1's time:
 #                        the VMM's set-up, firmware for QEMU, the bzImage's decompression, the
 #                        kernel's earliest code. Stamped by the L1's kvm_msr tracepoint at the
@@ -280,7 +280,7 @@ boot_once() {
 	fi
 	# Where vmm's set-up time goes, phase by phase (host: the files, tap and vhost before the VM).
 	[ "$who" = vmm ] && grep "^vmm: setup-phases-ms:" "$out" | tail -n 1 | sed "s/^vmm: /BENCH: boot-vmm kernel=$kern /"
-	# init_ms by step (guest/init.c): module loading, the /proc reads, acpid's start.
+	# init_ms by step (guest/init.c): module loading, the /proc reads, the power button's device.
 	tr -d '\r' <"$out" | sed -n "s/^VMM-GUEST: init-steps-ms: /BENCH: boot-guest-init-steps-ms vmm=$who kernel=$kern /p" | head -n 1
 	# The guest's half of the profile (guest/init-mode.sh's vmm.mode=profile): its slowest initcalls and
 	# longest silences, in ms of its uptime.

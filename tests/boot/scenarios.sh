@@ -189,7 +189,7 @@ scenario_sigterm() {
 	# was EOIed (level-triggered: remote IRR), so this checks the EOI path too.
 	start_vmm $name --cpus 1 --memory 512M --cmdline "console=ttyS0 vmm.mode=wait vmm.pwrbtn-presses=2"
 	check_boot || return
-	grep -q "VMM-GUEST: acpid=running" "$out" || { fail "acpid did not start"; return; }
+	grep -q "VMM-GUEST: power-button=watched" "$out" || { fail "init found no power button to watch"; return; }
 	kill -TERM "$vmm_pid"
 	wait_out "VMM-GUEST: power-button 1" "$(t 20)" || { fail "first power button press not seen by the guest"; return; }
 	t0=$(date +%s)
