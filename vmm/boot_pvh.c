@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "thread.h"
 
 #define PAGE_SIZE_4K 0x1000ULL
 
@@ -418,7 +419,7 @@ static int load_segments(const struct guest_memory *mem, int fd, const struct pv
 	if (total >= PVH_PARALLEL_LOAD_MIN) {
 		first.nreaders = second.nreaders = 2;
 		second.id = 1;
-		two = pthread_create(&helper, NULL, read_share, &second) == 0;
+		two = vmm_thread_create(&helper, read_share, &second) == 0;
 		if (!two)
 			first.nreaders = 1; /* no thread: this one reads it all */
 	}

@@ -10,6 +10,7 @@
 
 #include "boot_pvh.h"
 #include "layout.h"
+#include "thread.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -254,7 +255,7 @@ int vcpu_start(struct vcpu *vcpu)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	int ret = vmm_thread_create(&vcpu->thread, vcpu_thread, vcpu);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		return -ret;

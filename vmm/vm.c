@@ -19,6 +19,7 @@
 #include "boot_pvh.h"
 #include "layout.h"
 #include "mptable.h"
+#include "thread.h"
 #include "vcpu.h"
 
 #define PCI_MMIO64_SIZE (32 * GiB)
@@ -310,7 +311,7 @@ static void kernel_preload_start(struct vm *vm, const struct vm_host *host)
 	struct kernel_preload *p = &vm->preload;
 	p->host = host;
 	if (host->kernel_format->place)
-		p->running = pthread_create(&p->thread, NULL, kernel_preload_run, vm) == 0;
+		p->running = vmm_thread_create(&p->thread, kernel_preload_run, vm) == 0;
 }
 
 /* The preload's result (run here if no thread could start it); idempotent. */

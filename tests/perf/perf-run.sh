@@ -109,10 +109,14 @@ memory_figures() {
 	rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$vmm_pid/status)
 	hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/$vmm_pid/status)
 	guest=$(awk -v want=$((MEM_MB * 1024)) '/^Size:/ { s = $2 } /^Rss:/ { if (s == want) r += $2 } END { print r + 0 }' /proc/$vmm_pid/smaps)
+	# Transparent huge pages in the VMM's other mappings: a 2 MiB page behind a thread's stack
+	# or the heap is 2 MiB of RSS for a few KiB used (vmm/thread.h).
+	thp_other=$(awk -v want=$((MEM_MB * 1024)) '/^Size:/ { s = $2 } /^AnonHugePages:/ { if (s != want) r += $2 } END { print r + 0 }' /proc/$vmm_pid/smaps)
 	report rss_kb "$rss"
 	report peak_rss_kb "$hwm"
 	report guest_ram_touched_kb "$guest"
 	report rss_minus_guest_kb $((rss - guest))
+	report huge_pages_beside_guest_kb "$thp_other"
 }
 
 # guest_nic_irqs: sets nic_irq_total to the interrupts the guest took on the NIC's queue vectors

@@ -27,7 +27,8 @@ NET = [("guest_rx_mbits", "guest RX (iperf3, Mbit/s)"), ("guest_tx_mbits", "gues
        ("rr_tps", "request/response (transactions/s)")]
 BOOT = [("boot_to_init_ms", "process start to guest init (ms)"), ("guest_uptime_at_init_s", "guest uptime at init (s)"),
         ("rss_kb", "RSS after boot (KiB)"), ("peak_rss_kb", "peak RSS (KiB)"),
-        ("guest_ram_touched_kb", "guest RAM touched (KiB)"), ("rss_minus_guest_kb", "RSS minus guest RAM (KiB)")]
+        ("guest_ram_touched_kb", "guest RAM touched (KiB)"), ("rss_minus_guest_kb", "RSS minus guest RAM (KiB)"),
+        ("huge_pages_beside_guest_kb", "of it in transparent huge pages (KiB)")]
 
 # The better value is the higher one for these figures, the lower one for all others (times, memory).
 HIGHER_IS_BETTER = {"guest_rx_mbits", "guest_tx_mbits", "rr_tps"}
