@@ -336,18 +336,11 @@ static int open_power_buttons(int fds[MAX_BUTTONS])
 	return n;
 }
 
-/* The watcher: counts presses (each printed for the tests), and at the N-th (vmm.pwrbtn-presses=,
- * default 1) syncs and powers off, as `poweroff -f` would. Forked after the devices are open, so
- * that a press right after the init-ready line is not lost. */
-static void watch_power_buttons(const int fds[], int n)
+/* The watcher: counts presses (each printed for the tests), and at the NEED-th
+ * (vmm.pwrbtn-presses=, default 1) syncs and powers off, as `poweroff -f` would. Forked after the
+ * devices are open, so that a press right after the init-ready line is not lost. */
+static void watch_power_buttons(const int fds[], int n, int need)
 {
-	int need = 1;
-	static char cmdline[4096];
-	if (read_line("/proc/cmdline", cmdline, sizeof(cmdline))) {
-		char *w = strstr(cmdline, "vmm.pwrbtn-presses=");
-		if (w)
-			need = atoi(w + strlen("vmm.pwrbtn-presses="));
-	}
 	fd_set all;
 	FD_ZERO(&all);
 	int maxfd = -1;
@@ -454,11 +447,25 @@ int main(void)
 	int buttons[MAX_BUTTONS];
 	int nbuttons = open_power_buttons(buttons);
 	step_done("button-wait");
+
+	/* The command line, read once: the watcher forked below takes its press count from it. */
+	char mode[32] = "shell", ip[64] = "";
+	int pwrbtn_presses = 1;
+	static char cmdline[4096];
+	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
+	for (char *w = strtok(cmdline, " "); w; w = strtok(NULL, " ")) {
+		if (strncmp(w, "vmm.mode=", 9) == 0)
+			snprintf(mode, sizeof(mode), "%s", w + 9);
+		else if (strncmp(w, "vmm.ip=", 7) == 0)
+			snprintf(ip, sizeof(ip), "%s", w + 7);
+		else if (strncmp(w, "vmm.pwrbtn-presses=", 19) == 0)
+			pwrbtn_presses = atoi(w + 19);
+	}
 	if (nbuttons > 0) {
 		fflush(stdout);
 		pid_t watcher = fork();
 		if (watcher == 0)
-			watch_power_buttons(buttons, nbuttons);
+			watch_power_buttons(buttons, nbuttons, pwrbtn_presses);
 		for (int i = 0; i < nbuttons; i++)
 			close(buttons[i]);
 		if (watcher > 0)
@@ -471,15 +478,6 @@ int main(void)
 	print_log_markers();
 	step_done("sys");
 
-	char mode[32] = "shell", ip[64] = "";
-	static char cmdline[4096];
-	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
-	for (char *w = strtok(cmdline, " "); w; w = strtok(NULL, " ")) {
-		if (strncmp(w, "vmm.mode=", 9) == 0)
-			snprintf(mode, sizeof(mode), "%s", w + 9);
-		else if (strncmp(w, "vmm.ip=", 7) == 0)
-			snprintf(ip, sizeof(ip), "%s", w + 7);
-	}
 	link_up("lo");
 	if (ip[0]) {
 		char *addr[] = { "/sbin/ip", "addr", "add", ip, "dev", "eth0", NULL };
