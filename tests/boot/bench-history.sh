@@ -13,7 +13,7 @@ history=${1:?usage: bench-history.sh HISTORY SETUP FILE...}
 setup=${2:?usage: bench-history.sh HISTORY SETUP FILE...}
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-lines=$(cat "$@" | tr -d '\r' | grep -E "^BENCH: (round [0-9]+ kernel=|boot vmm=)")
+lines=$(cat "$@" | tr -d '\r' | grep -E "^BENCH: (round [0-9]+ kernel=|boot vmm=|boot-vmm kernel=(bzImage|vmlinux) exits: |bench-exit: )")
 if [ -z "$lines" ]; then
 	echo "BENCH: pooled: this run made no boot; nothing added to $history"
 	exit 0

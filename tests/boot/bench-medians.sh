@@ -5,8 +5,23 @@
 # at its best). The boots made once (traced, lastbus0, console, profile) stay out. Then, per
 # kernel, vmm against the faster peer of the same round (bench.sh's "BENCH: round" lines; a
 # round of a later L1 boot counts apart), round by round: how much the L1's drift moves it.
+# Last, the floor: vmm's best median less vmm's own share of it (its set-up to the first KVM_RUN,
+# and its exits to user space during the traced boot of that kernel, each at the round trip
+# `vmm bench-exit` measured through vmm's dispatcher in the same run), over the best peer: the
+# ratio a VMM whose own work cost nothing would reach with this guest on this machine.
 # Usage: bench-medians.sh FILE... (BENCH lines; other lines and carriage returns are ignored)
 cat "$@" | tr -d '\r' | awk '/^BENCH: round / { r++; next }
+# "BENCH: boot-vmm kernel=vmlinux exits: io=1142 mmio=241": the exits to vmm in a traced boot, to init.
+/^BENCH: boot-vmm kernel=[^ ]* exits: / {
+	split($3, k, "="); t = 0
+	for (i = 5; i <= NF; i++) { split($i, kv, "="); t += kv[2] }
+	v["exits " k[2], "n", ++n["exits " k[2], "n"]] = t
+	next
+}
+/^BENCH: bench-exit: / {
+	for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "dispatch_ns_per_exit") v["rt", "ns", ++n["rt", "ns"]] = kv[2] + 0 }
+	next
+}
 /^BENCH: boot vmm=/ && !/traced=1/ && !/failed/ {
 	split($3, w, "="); split($4, k, "="); key = w[2] " " k[2]
 	if (k[2] != "bzImage" && k[2] != "vmlinux") next
@@ -38,6 +53,13 @@ END {
 	}
 	if (vbest != "" && best != "")
 		printf "BENCH: boot-ratio vmm (%s) %d ms / best peer (%s) %d ms = %.2f\n", vkey, vbest, bkey, best, vbest / best
+	split(vkey, vk, " ")
+	if (vbest != "" && best != "" && n[vkey, "setup_ms"] && n["exits " vk[2], "n"] && n["rt", "ns"]) {
+		su = median(vkey, "setup_ms"); ex = median("exits " vk[2], "n"); rt = median("rt", "ns")
+		own = su + ex * rt / 1e6
+		printf "BENCH: boot-ratio-floor vmm (%s) %d ms less its own %d ms (set-up %d ms, %d exits at %.1f us) / best peer (%s) %d ms = %.2f\n",
+			vkey, vbest, own, su, ex, rt / 1000, bkey, best, (vbest - own) / best
+	}
 	split("bzImage vmlinux", kerns, " ")
 	for (ki = 1; r && ki <= 2; ki++) {
 		# The round ratios go into v/n under their own key (not in keys), for median().
