@@ -6,9 +6,10 @@
 # kernel, vmm against the faster peer of the same round (bench.sh's "BENCH: round" lines; a
 # round of a later L1 boot counts apart), round by round: how much the L1's drift moves it.
 # Last, the floor: vmm's best median less vmm's own share of it (its set-up to the first KVM_RUN,
-# and its exits to user space during the traced boot of that kernel, each at the round trip
-# `vmm bench-exit` measured through vmm's dispatcher in the same run), over the best peer: the
-# ratio a VMM whose own work cost nothing would reach with this guest on this machine.
+# and its exits to user space during the traced boot of that kernel, each at the whole round trip
+# `vmm bench-exit` measured through vmm's dispatcher in the same run, the L1's part included),
+# over the best peer: the ratio a VMM with no set-up and no exit to user space would reach with
+# this guest on this machine.
 # Usage: bench-medians.sh FILE... (BENCH lines; other lines and carriage returns are ignored)
 cat "$@" | tr -d '\r' | awk '/^BENCH: round / { r++; next }
 # "BENCH: boot-vmm kernel=vmlinux exits: io=1142 mmio=241": the exits to vmm in a traced boot, to init.
@@ -57,7 +58,7 @@ END {
 	if (vbest != "" && best != "" && n[vkey, "setup_ms"] && n["exits " vk[2], "n"] && n["rt", "ns"]) {
 		su = median(vkey, "setup_ms"); ex = median("exits " vk[2], "n"); rt = median("rt", "ns")
 		own = su + ex * rt / 1e6
-		printf "BENCH: boot-ratio-floor vmm (%s) %d ms less its own %d ms (set-up %d ms, %d exits at %.1f us) / best peer (%s) %d ms = %.2f\n",
+		printf "BENCH: boot-ratio-floor vmm (%s) %d ms less its own %.0f ms (set-up %.0f ms, %d exits at %.1f us) / best peer (%s) %d ms = %.2f\n",
 			vkey, vbest, own, su, ex, rt / 1000, bkey, best, (vbest - own) / best
 	}
 	split("bzImage vmlinux", kerns, " ")
