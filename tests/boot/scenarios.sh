@@ -110,10 +110,11 @@ scenario_smp1_console() {
 	phys=$(grep -E "^KBASE [0-9a-f]+" "$out" | tr -d '\r' | head -n 1 | cut -d' ' -f2)
 	virt=$(marker text-base)
 	[ -n "$virt" ] || { fail "no text-base marker"; return; }
+	phys_n=$((0x$phys))
 	# Zeros are what a kernel shows where it hides its addresses: then nothing was checked.
-	[ "$((0x$phys))" != 0 ] && [ "${virt#*[1-9a-f]}" != "$virt" ] ||
+	[ "$phys_n" != 0 ] && [ "${virt#*[1-9a-f]}" != "$virt" ] ||
 		{ fail "a kernel base read as zero (virtual $virt, physical 0x$phys)"; return; }
-	if [ "$virt" = ffffffff81000000 ] && [ "$((0x$phys))" = $((0x1000000)) ]; then
+	if [ "$virt" = ffffffff81000000 ] && [ "$phys_n" = $((0x1000000)) ]; then
 		fail "kernel at its link-time bases (virtual $virt, physical 0x$phys): no KASLR"
 		return
 	fi
